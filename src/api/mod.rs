@@ -1,0 +1,66 @@
+//! The HTTP boundary: routes, shared state and middleware.
+//!
+//! Handlers speak in domain types and call small functions of `workflow`,
+//! `outbox` and `sidecar`; only those modules know Dapr's types.
+
+pub mod docs;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod orders;
+pub mod workflows;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::outbox::OrderStore;
+use crate::settings::EVENT_ROUTE;
+use crate::sidecar::Sidecar;
+use error::ApiError;
+
+/// Largest request body we read. An order is a few hundred bytes; events
+/// from the sidecar are the order plus CloudEvent attributes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub sidecar: Sidecar,
+    pub store: OrderStore,
+    pub order_locks: orders::OrderLocks,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/process-order-with-outbox", post(orders::process_order))
+        .route("/orders/{order_id}", get(orders::get_order))
+        .route("/workflows/{instance_id}", get(workflows::get_workflow))
+        .route(EVENT_ROUTE, post(events::order_event))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { ApiError::NoRoute { method_not_allowed: false } })
+        .method_not_allowed_fallback(|| async { ApiError::NoRoute { method_not_allowed: true } })
+        .with_state(state);
+
+    api.merge(docs::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            tracing::info_span!(
+                "http",
+                http.request.method = %request.method(),
+                url.path = %request.uri().path(),
+                order_id = tracing::field::Empty,
+                instance_id = tracing::field::Empty,
+            )
+        }))
+}

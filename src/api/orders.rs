@@ -1,0 +1,223 @@
+//! `POST /process-order-with-outbox` schedules one workflow per order;
+//! `GET /orders/{orderId}` reads the stored order through the sidecar.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use crate::domain::{Order, OrderId};
+use crate::workflow::{self, ORDER_WORKFLOW};
+
+/// An order, as posted. Fields other than these are rejected.
+#[derive(ToSchema)]
+#[schema(example = json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}))]
+#[allow(dead_code, non_snake_case)]
+pub struct OrderBody {
+    /// 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+    orderId: String,
+    /// 1 to 200 characters, not only spaces.
+    item: String,
+    /// A whole number from 1 to 1,000,000.
+    quantity: u64,
+}
+
+/// The answer to a posted order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAccepted {
+    pub order_id: String,
+    /// The workflow instance that processes the order.
+    pub instance_id: String,
+    /// Where to read the workflow's status (also the `Location` header).
+    pub status_url: String,
+    /// True when this order had been posted before: nothing new started.
+    pub already_accepted: bool,
+}
+
+/// Serialises requests for the same order id within this process, so two
+/// concurrent posts of one order cannot both see "no instance" and both
+/// schedule. Striped: a fixed set of locks, picked by hashing the id.
+#[derive(Clone)]
+pub struct OrderLocks(Arc<[tokio::sync::Mutex<()>]>);
+
+impl Default for OrderLocks {
+    fn default() -> Self {
+        Self((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl OrderLocks {
+    async fn lock(&self, order_id: &OrderId) -> tokio::sync::MutexGuard<'_, ()> {
+        let mut hasher = DefaultHasher::new();
+        order_id.hash(&mut hasher);
+        let stripe = (hasher.finish() % self.0.len() as u64) as usize;
+        self.0[stripe].lock().await
+    }
+}
+
+/// Schedule the order's workflow.
+///
+/// The workflow instance id is derived from the order id, so posting the
+/// same order again starts nothing new and answers 200 with
+/// `alreadyAccepted: true`; the same order id with other content is a 409.
+#[utoipa::path(post, path = "/process-order-with-outbox", tag = "orders",
+    request_body(content = OrderBody, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Workflow scheduled", body = OrderAccepted),
+        (status = 200, description = "This order was accepted before", body = OrderAccepted),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 409, description = "Order id taken by other content", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "A field is invalid", body = ErrorBody),
+        (status = 503, description = "Sidecar unavailable; retry", body = ErrorBody),
+    ))]
+pub async fn process_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let order = parse_order_request(&headers, body)?;
+    let instance_id = workflow::instance_id(&order.order_id);
+    let span = tracing::Span::current();
+    span.record("order_id", order.order_id.as_str());
+    span.record("instance_id", instance_id.as_str());
+
+    let _guard = state.order_locks.lock(&order.order_id).await;
+    let mut workflows = state.sidecar.workflows();
+
+    if let Some(existing) = workflow::find_instance(&mut workflows, &instance_id).await? {
+        return duplicate(&order, &instance_id, existing.input.as_ref());
+    }
+    match workflow::schedule(&mut workflows, ORDER_WORKFLOW, &instance_id, &order).await {
+        Ok(()) => {}
+        // Another replica scheduled it between our look-up and our call.
+        Err(workflow::ScheduleError::AlreadyExists) => {
+            let existing = workflow::find_instance(&mut workflows, &instance_id).await?;
+            return duplicate(&order, &instance_id, existing.and_then(|e| e.input).as_ref());
+        }
+        Err(workflow::ScheduleError::Sidecar(error)) => return Err(error.into()),
+    }
+
+    tracing::info!("order accepted");
+    Ok(accepted(StatusCode::ACCEPTED, &order, &instance_id, false))
+}
+
+fn duplicate(order: &Order, instance_id: &str, input: Option<&Value>) -> Result<Response, ApiError> {
+    if input != Some(&order.to_json()) {
+        return Err(ApiError::Conflict {
+            order_id: order.order_id.to_string(),
+        });
+    }
+    tracing::info!("order already accepted");
+    Ok(accepted(StatusCode::OK, order, instance_id, true))
+}
+
+fn accepted(status: StatusCode, order: &Order, instance_id: &str, already: bool) -> Response {
+    let status_url = format!("/workflows/{instance_id}");
+    let body = OrderAccepted {
+        order_id: order.order_id.to_string(),
+        instance_id: instance_id.to_owned(),
+        status_url: status_url.clone(),
+        already_accepted: already,
+    };
+    (status, [(header::LOCATION, status_url)], Json(body)).into_response()
+}
+
+/// Content type, JSON syntax, then the order's own rules, in that order.
+fn parse_order_request(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Order, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = body.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(_) => ApiError::BodyTooLarge,
+        other => ApiError::MalformedJson(other.body_text()),
+    })?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Order::parse(&value).map_err(ApiError::InvalidField)
+}
+
+/// `application/json`, with or without parameters such as `charset`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The order as stored in `orderstatestore`, read through the sidecar.
+#[utoipa::path(get, path = "/orders/{order_id}", tag = "orders",
+    params(("order_id" = String, Path, description = "The order id")),
+    responses(
+        (status = 200, description = "The stored order", body = OrderBody),
+        (status = 400, description = "Not a valid order id", body = ErrorBody),
+        (status = 404, description = "No order stored under this id", body = ErrorBody),
+        (status = 503, description = "Sidecar unavailable; retry", body = ErrorBody),
+    ))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let order_id = OrderId::parse(&order_id).map_err(ApiError::InvalidPath)?;
+    tracing::Span::current().record("order_id", order_id.as_str());
+    match state.store.get(&order_id).await? {
+        Some(order) => Ok(Json(order)),
+        None => Err(ApiError::NotFound { what: "order" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).expect("ascii"));
+        headers
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(is_json(&headers("application/json")));
+        assert!(is_json(&headers("Application/JSON; charset=utf-8")));
+        assert!(!is_json(&headers("text/plain")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_request_is_checked_for_type_then_syntax_then_fields() {
+        let ok = Bytes::from_static(br#"{"orderId":"a","item":"b","quantity":1}"#);
+        assert!(matches!(
+            parse_order_request(&headers("text/plain"), Ok(ok.clone())),
+            Err(ApiError::UnsupportedMediaType)
+        ));
+        assert!(matches!(
+            parse_order_request(&headers("application/json"), Ok(Bytes::from_static(b"{"))),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parse_order_request(&headers("application/json"), Ok(Bytes::from_static(b"{}"))),
+            Err(ApiError::InvalidField(_))
+        ));
+        assert!(parse_order_request(&headers("application/json"), Ok(ok)).is_ok());
+    }
+}

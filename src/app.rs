@@ -1,0 +1,151 @@
+//! Builds the service and runs it until shutdown: the HTTP API and the
+//! workflow worker, sharing one sidecar channel.
+//!
+//! Shutdown order: stop accepting requests and drain them (with a
+//! deadline), then stop the workflow worker once its in-flight work items
+//! are done, so no accepted step is abandoned half-way.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::outbox::{EventPayload, OrderStore};
+use crate::settings::Settings;
+use crate::sidecar::{Sidecar, SidecarError};
+use crate::workflow::worker::{self, WorkflowDeps};
+
+/// How long in-flight requests and work items get after a shutdown signal.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Sidecar(#[from] SidecarError),
+    #[error("cannot listen on {address}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    deps: WorkflowDeps,
+    grpc_endpoint: String,
+}
+
+impl App {
+    /// Binds the port (0 picks a free one) and prepares the parts; nothing
+    /// talks to the sidecar yet.
+    pub async fn build(settings: &Settings) -> Result<Self, AppError> {
+        let sidecar =
+            Sidecar::connect_lazy(&settings.dapr_grpc_endpoint, settings.dapr_api_token.clone())?;
+        let payload = if settings.shaped_events {
+            EventPayload::Shaped
+        } else {
+            EventPayload::Order
+        };
+        let store = OrderStore::new(sidecar.clone(), settings.app_id.clone(), payload);
+
+        let address = SocketAddr::new(settings.app_host, settings.app_port);
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| AppError::Bind { address, source })?;
+
+        Ok(Self {
+            listener,
+            state: AppState {
+                sidecar,
+                store: store.clone(),
+                order_locks: Default::default(),
+            },
+            deps: WorkflowDeps {
+                store,
+                payload,
+                transaction_retry: settings.transaction_retry.clone(),
+            },
+            grpc_endpoint: settings.dapr_grpc_endpoint.clone(),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `signal` completes, then shuts down in order.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+        let worker_stop = CancellationToken::new();
+        let worker = worker::spawn(&self.grpc_endpoint, self.deps, worker_stop.clone());
+
+        let http_stop = CancellationToken::new();
+        let serve = axum::serve(self.listener, api::router(self.state))
+            .with_graceful_shutdown(http_stop.clone().cancelled_owned());
+        let mut server = tokio::spawn(async move { serve.await });
+        tracing::info!("order-outbox started");
+
+        let served = tokio::select! {
+            result = &mut server => Some(result),
+            () = signal => None,
+        };
+        let result = match served {
+            Some(result) => result,
+            None => {
+                tracing::info!("shutting down: draining requests");
+                http_stop.cancel();
+                match tokio::time::timeout(DRAIN_DEADLINE, &mut server).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("requests still open at the drain deadline; closing them");
+                        server.abort();
+                        Ok(Ok(()))
+                    }
+                }
+            }
+        };
+
+        tracing::info!("shutting down: stopping the workflow worker");
+        worker_stop.cancel();
+        if tokio::time::timeout(DRAIN_DEADLINE, worker).await.is_err() {
+            tracing::warn!("workflow work items still running at the drain deadline");
+        }
+        tracing::info!("order-outbox stopped");
+
+        match result {
+            Ok(served) => served.map_err(AppError::Serve),
+            Err(join) => Err(AppError::Serve(std::io::Error::other(join))),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (what Kubernetes sends).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,224 @@
+//! The outbox writer: stores an order and, in the same transaction, has
+//! the sidecar publish the event that announces it.
+//!
+//! The state store `orderstatestore` has `outboxPublishPubsub` and
+//! `outboxPublishTopic` set, so Dapr turns every upsert of an
+//! ExecuteStateTransaction into the stored value plus an outbox marker, and
+//! its relay publishes the event once the marker is visible. One call, both
+//! or neither.
+//!
+//! The transaction is built by a pure function ([`order_transaction`]) and
+//! sent by a thin async one ([`OrderStore::save_and_publish`]).
+
+use std::collections::HashMap;
+
+use dapr::dapr::proto::common::v1::StateItem;
+use dapr::dapr::proto::runtime::v1::{
+    ExecuteStateTransactionRequest, GetStateRequest, TransactionalStateOperation,
+};
+use serde_json::Value;
+
+use crate::domain::{Order, OrderCreated, OrderId};
+use crate::settings::{ORDER_CREATED_EVENT_TYPE, ORDER_STORE};
+use crate::sidecar::Sidecar;
+
+/// What the event announcing an order carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventPayload {
+    /// The stored order itself.
+    Order,
+    /// A shaped [`OrderCreated`] event, published through a projection
+    /// operation; the stored value stays the full order.
+    Shaped,
+}
+
+/// The CloudEvent attributes of an order event, set as operation metadata.
+#[derive(Debug, Clone)]
+pub struct EventAttributes<'a> {
+    /// CloudEvent `source`: the app id.
+    pub source: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("the sidecar refused or failed the state call")]
+    Sidecar(#[from] tonic::Status),
+    #[error("the stored value under key {key:?} is not an order")]
+    CorruptValue {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Builds the one transaction that stores `order` and publishes its event.
+///
+/// - The upsert's value is the order as JSON; its metadata carries the
+///   CloudEvent attributes (`type`, `source`, `subject`) and `contentType:
+///   application/json`, without which the subscriber would get `data` as a
+///   JSON string instead of an object.
+/// - With [`EventPayload::Shaped`], a second operation on the same key with
+///   `outbox.projection: "true"` replaces what is published and is not
+///   stored. It comes after the upsert: the sidecar removes projections from
+///   the list while walking it, and only one per transaction is safe.
+pub fn order_transaction(
+    order: &Order,
+    payload: EventPayload,
+    attributes: &EventAttributes<'_>,
+) -> ExecuteStateTransactionRequest {
+    let key = order.order_id.as_str();
+    let event_metadata = HashMap::from([
+        ("contentType".to_owned(), "application/json".to_owned()),
+        ("type".to_owned(), ORDER_CREATED_EVENT_TYPE.to_owned()),
+        ("source".to_owned(), attributes.source.to_owned()),
+        ("subject".to_owned(), key.to_owned()),
+    ]);
+
+    let mut operations = vec![upsert(key, &order.to_json(), event_metadata)];
+    if payload == EventPayload::Shaped {
+        let projection_metadata = HashMap::from([
+            ("outbox.projection".to_owned(), "true".to_owned()),
+            ("contentType".to_owned(), "application/json".to_owned()),
+        ]);
+        let shaped = OrderCreated::from_order(order).to_json();
+        operations.push(upsert(key, &shaped, projection_metadata));
+    }
+
+    ExecuteStateTransactionRequest {
+        store_name: ORDER_STORE.to_owned(),
+        operations,
+        metadata: HashMap::new(),
+    }
+}
+
+fn upsert(key: &str, value: &Value, metadata: HashMap<String, String>) -> TransactionalStateOperation {
+    TransactionalStateOperation {
+        operation_type: "upsert".to_owned(),
+        request: Some(StateItem {
+            key: key.to_owned(),
+            value: value.to_string().into_bytes(),
+            etag: None,
+            metadata,
+            options: None,
+        }),
+    }
+}
+
+/// Orders in the `orderstatestore`, read and written through the sidecar.
+#[derive(Clone)]
+pub struct OrderStore {
+    sidecar: Sidecar,
+    app_id: String,
+    payload: EventPayload,
+}
+
+impl OrderStore {
+    pub fn new(sidecar: Sidecar, app_id: String, payload: EventPayload) -> Self {
+        Self {
+            sidecar,
+            app_id,
+            payload,
+        }
+    }
+
+    /// Stores `order` and publishes its event, atomically.
+    ///
+    /// Upserting the same order again is harmless for the state but
+    /// publishes another event: the outbox cannot tell a retry from a new
+    /// write, so delivery is at least once and the subscriber deduplicates
+    /// on the order id.
+    pub async fn save_and_publish(&self, order: &Order) -> Result<(), OutboxError> {
+        let attributes = EventAttributes {
+            source: &self.app_id,
+        };
+        let request = order_transaction(order, self.payload, &attributes);
+        self.sidecar.grpc().execute_state_transaction(request).await?;
+        Ok(())
+    }
+
+    /// The order stored under `order_id`, if any.
+    pub async fn get(&self, order_id: &OrderId) -> Result<Option<Value>, OutboxError> {
+        let request = GetStateRequest {
+            store_name: ORDER_STORE.to_owned(),
+            key: order_id.as_str().to_owned(),
+            consistency: 0,
+            metadata: HashMap::new(),
+        };
+        let data = self.sidecar.grpc().get_state(request).await?.into_inner().data;
+        if data.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|source| OutboxError::CorruptValue {
+                key: order_id.to_string(),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn order() -> Order {
+        Order::parse(&json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}))
+            .expect("valid order")
+    }
+
+    fn attributes() -> EventAttributes<'static> {
+        EventAttributes {
+            source: "order-outbox",
+        }
+    }
+
+    fn item(op: &TransactionalStateOperation) -> &StateItem {
+        op.request.as_ref().expect("operation has a state item")
+    }
+
+    #[test]
+    fn the_transaction_upserts_the_order_as_json_under_its_id() {
+        let request = order_transaction(&order(), EventPayload::Order, &attributes());
+
+        assert_eq!(request.store_name, "orderstatestore");
+        assert_eq!(request.operations.len(), 1);
+        let op = &request.operations[0];
+        assert_eq!(op.operation_type, "upsert");
+        assert_eq!(item(op).key, "order001");
+        let stored: Value = serde_json::from_slice(&item(op).value).expect("json value");
+        assert_eq!(stored, json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}));
+        assert!(item(op).etag.is_none(), "etag checks do not roll back in Redis transactions");
+    }
+
+    #[test]
+    fn the_upsert_carries_the_cloudevent_attributes() {
+        let request = order_transaction(&order(), EventPayload::Order, &attributes());
+
+        let metadata = &item(&request.operations[0]).metadata;
+        assert_eq!(metadata["contentType"], "application/json");
+        assert_eq!(metadata["type"], "order.created");
+        assert_eq!(metadata["source"], "order-outbox");
+        assert_eq!(metadata["subject"], "order001");
+        assert!(!metadata.contains_key("outbox.projection"));
+    }
+
+    #[test]
+    fn shaping_adds_one_projection_after_the_upsert() {
+        let request = order_transaction(&order(), EventPayload::Shaped, &attributes());
+
+        assert_eq!(request.operations.len(), 2);
+        let (stored, projection) = (item(&request.operations[0]), item(&request.operations[1]));
+        assert_eq!(projection.key, stored.key);
+        assert_eq!(projection.metadata["outbox.projection"], "true");
+        assert_eq!(projection.metadata["contentType"], "application/json");
+        let shaped: Value = serde_json::from_slice(&projection.value).expect("json value");
+        assert_eq!(
+            shaped,
+            json!({"orderId": "order001", "status": "created", "summary": "1 x DaprBook"})
+        );
+        let full: Value = serde_json::from_slice(&stored.value).expect("json value");
+        assert_eq!(full["item"], "DaprBook", "the stored value stays the full order");
+    }
+}

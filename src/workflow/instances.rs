@@ -1,0 +1,75 @@
+//! Scheduling and reading workflow instances through the sidecar.
+
+use dapr_durabletask::api::{DurableTaskError, OrchestrationState, OrchestrationStatus};
+use dapr_durabletask::client::{NewOrchestrationOptions, TaskHubGrpcClient};
+use serde_json::Value;
+
+use crate::domain::Order;
+
+/// A workflow instance as the sidecar reports it, payloads parsed.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub state: OrchestrationState,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("a workflow instance with this id already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Sidecar(DurableTaskError),
+}
+
+/// The instance named `instance_id`, with its input and output, if any.
+pub async fn find_instance(
+    client: &mut TaskHubGrpcClient,
+    instance_id: &str,
+) -> Result<Option<Instance>, DurableTaskError> {
+    let Some(state) = client.get_orchestration_state(instance_id, true).await? else {
+        return Ok(None);
+    };
+    let parse = |raw: &Option<String>| raw.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    Ok(Some(Instance {
+        input: parse(&state.serialized_input),
+        output: parse(&state.serialized_output),
+        state,
+    }))
+}
+
+/// Schedules `workflow` for `order` under `instance_id`, refusing to
+/// replace an instance that exists, running or ended.
+pub async fn schedule(
+    client: &mut TaskHubGrpcClient,
+    workflow: &str,
+    instance_id: &str,
+    order: &Order,
+) -> Result<(), ScheduleError> {
+    let options = NewOrchestrationOptions::new()
+        .with_instance_id(instance_id)
+        .with_input(order.to_json().to_string())
+        .with_enforce_unique_instance_id();
+    match client.schedule_new_orchestration_with_options(workflow, options).await {
+        Ok(_) => Ok(()),
+        Err(DurableTaskError::GrpcError(status)) if status.code() == tonic::Code::AlreadyExists => {
+            Err(ScheduleError::AlreadyExists)
+        }
+        Err(error) => Err(ScheduleError::Sidecar(error)),
+    }
+}
+
+/// The status names Dapr's own APIs and CLI use.
+pub fn status_name(status: OrchestrationStatus) -> &'static str {
+    match status {
+        OrchestrationStatus::Running => "RUNNING",
+        OrchestrationStatus::Completed => "COMPLETED",
+        OrchestrationStatus::ContinuedAsNew => "CONTINUED_AS_NEW",
+        OrchestrationStatus::Failed => "FAILED",
+        OrchestrationStatus::Canceled => "CANCELED",
+        OrchestrationStatus::Terminated => "TERMINATED",
+        OrchestrationStatus::Pending => "PENDING",
+        OrchestrationStatus::Suspended => "SUSPENDED",
+        OrchestrationStatus::Stalled => "STALLED",
+    }
+}
