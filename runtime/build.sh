@@ -17,20 +17,21 @@ version=$(sed -n 's/^require github.com\/dapr\/dapr v\([0-9.]*\)$/\1/p' go.mod)
 flavour=${DAPR_BUILD:-slim}
 # The key covers what changes the binaries: version, flavour and our
 # registration file (a new component there needs a new daprd).
-key=$(cat go.mod go.sum slim/components.go | sha256sum | cut -c1-12)
+key=$(cat go.mod slim/components.go | sha256sum | cut -c1-12)
 cache=${ORDER_OUTBOX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/order-outbox}
 bin="$cache/dapr-$version-$flavour-$key"
 
-have_version() { [ -x "$1" ] && "$1" --version 2>/dev/null | grep -qx "$version"; }
+# Only daprd answers --version; placement and scheduler come from the same build.
+have_version() { [ -x "$1/placement" ] && [ -x "$1/scheduler" ] && [ -x "$1/daprd" ] &&
+  [ "$("$1/daprd" --version 2>/dev/null)" = "$version" ]; }
 
-if have_version "$bin/daprd" && have_version "$bin/placement" && have_version "$bin/scheduler"; then
+if have_version "$bin"; then
   echo "$bin"
   exit 0
 fi
 
 slim_install=$HOME/.dapr/bin
-if [ "$flavour" = slim ] && have_version "$slim_install/daprd" \
-  && have_version "$slim_install/placement" && have_version "$slim_install/scheduler"; then
+if [ "$flavour" = slim ] && have_version "$slim_install"; then
   echo "$slim_install"
   exit 0
 fi
@@ -46,20 +47,39 @@ dapr_dir=$(go list -m -f '{{.Dir}}' github.com/dapr/dapr)
 build() { # build <package> <output> [extra go build flags...]
   local pkg=$1 out=$2
   shift 2
-  go build -mod=mod -trimpath -ldflags "$ldflags" "$@" -o "$bin.tmp/$out" "github.com/dapr/dapr/cmd/$pkg"
+  go build -trimpath -ldflags "$ldflags" "$@" -o "$bin.tmp/$out" "github.com/dapr/dapr/cmd/$pkg"
 }
 
-build placement placement
-build scheduler scheduler
+build placement placement -mod=mod
+build scheduler scheduler -mod=mod
 if [ "$flavour" = slim ]; then
-  # Swap the file that panics without a component tag for our registration.
-  overlay=$(mktemp)
-  trap 'rm -f "$overlay"' EXIT
+  # daprd registers its components in a package whose files all need a
+  # component build tag; without one, a guard file panics at start-up. We
+  # swap that guard for our registration file with -overlay. Go refuses
+  # overlays inside the module cache, so the build uses a copy of the dapr
+  # module in our cache (never in the clone), wired in by a go.work file.
+  src="$cache/src/dapr-$version"
+  if [ ! -f "$src/go.mod" ]; then
+    rm -rf "$src.tmp"
+    mkdir -p "$cache/src"
+    cp -r "$dapr_dir" "$src.tmp"
+    chmod -R u+w "$src.tmp"
+    mv "$src.tmp" "$src"
+  fi
+  work="$bin.tmp/work"
+  mkdir -p "$work"
+  printf 'go %s\n\nuse %s\n\nreplace github.com/dapr/dapr v%s => %s\n' \
+    "$(go mod edit -json | sed -n 's/^\t"Go": "\(.*\)",$/\1/p')" "$here" "$version" "$src" >"$work/go.work"
   printf '{"Replace":{"%s":"%s"}}' \
-    "$dapr_dir/cmd/daprd/components/zz_notag.go" "$here/slim/components.go" >"$overlay"
-  build daprd daprd -tags slimdaprd -overlay "$overlay"
+    "$src/cmd/daprd/components/zz_notag.go" "$here/slim/components.go" >"$work/overlay.json"
+  # Checksums of the modules only daprd needs live in go.work.sum, which
+  # is committed next to go.sum and updated here when the build adds any.
+  cp go.work.sum "$work/go.work.sum"
+  GOWORK="$work/go.work" build daprd daprd -tags slimdaprd -overlay "$work/overlay.json"
+  cmp -s "$work/go.work.sum" go.work.sum || cp "$work/go.work.sum" go.work.sum
+  rm -rf "$work"
 else
-  build daprd daprd -tags stablecomponents
+  build daprd daprd -mod=mod -tags stablecomponents
 fi
 
 rm -rf "$bin"

@@ -53,40 +53,54 @@ pub enum OutboxError {
 
 /// Builds the one transaction that stores `order` and publishes its event.
 ///
-/// - The upsert's value is the order as JSON; its metadata carries the
-///   CloudEvent attributes (`type`, `source`, `subject`) and `contentType:
-///   application/json`, without which the subscriber would get `data` as a
-///   JSON string instead of an object.
-/// - With [`EventPayload::Shaped`], a second operation on the same key with
-///   `outbox.projection: "true"` replaces what is published and is not
-///   stored. It comes after the upsert: the sidecar removes projections from
-///   the list while walking it, and only one per transaction is safe.
+/// Two operations on the order's key:
+/// - the upsert, whose value (the order as JSON) is what is stored; its
+///   metadata carries the CloudEvent attributes `type`, `source` and
+///   `subject`, which the sidecar copies onto the event;
+/// - a projection (`outbox.projection: "true"`), which the sidecar takes out
+///   of the write and publishes instead of the stored value: the order
+///   itself, or the shaped [`OrderCreated`] with [`EventPayload::Shaped`].
+///
+/// Why a projection even when the event is the order: the event needs
+/// `contentType: application/json` so the subscriber gets `data` as a JSON
+/// object, not a string. On an upsert, that key makes the Redis state store
+/// (components-contrib 1.18) write with `JSON.SET`, which fails on a Redis
+/// without the RedisJSON module ("Unknown Redis command called from
+/// script"), and its no-rollback transaction still commits the outbox
+/// marker, so the event of an order that was not stored goes out. On the
+/// projection, the key reaches the event and never the store. This holds
+/// until the store checks for RedisJSON per operation, as it already does
+/// per transaction.
+///
+/// Exactly one projection, after the upsert: the sidecar removes
+/// projections from the list while walking it, and two in one transaction
+/// hit an upstream bug.
 pub fn order_transaction(
     order: &Order,
     payload: EventPayload,
     attributes: &EventAttributes<'_>,
 ) -> ExecuteStateTransactionRequest {
     let key = order.order_id.as_str();
-    let event_metadata = HashMap::from([
-        ("contentType".to_owned(), "application/json".to_owned()),
+    let event_attributes = HashMap::from([
         ("type".to_owned(), ORDER_CREATED_EVENT_TYPE.to_owned()),
         ("source".to_owned(), attributes.source.to_owned()),
         ("subject".to_owned(), key.to_owned()),
     ]);
-
-    let mut operations = vec![upsert(key, &order.to_json(), event_metadata)];
-    if payload == EventPayload::Shaped {
-        let projection_metadata = HashMap::from([
-            ("outbox.projection".to_owned(), "true".to_owned()),
-            ("contentType".to_owned(), "application/json".to_owned()),
-        ]);
-        let shaped = OrderCreated::from_order(order).to_json();
-        operations.push(upsert(key, &shaped, projection_metadata));
-    }
+    let projection = HashMap::from([
+        ("outbox.projection".to_owned(), "true".to_owned()),
+        ("contentType".to_owned(), "application/json".to_owned()),
+    ]);
+    let published = match payload {
+        EventPayload::Order => order.to_json(),
+        EventPayload::Shaped => OrderCreated::from_order(order).to_json(),
+    };
 
     ExecuteStateTransactionRequest {
         store_name: ORDER_STORE.to_owned(),
-        operations,
+        operations: vec![
+            upsert(key, &order.to_json(), event_attributes),
+            upsert(key, &published, projection),
+        ],
         metadata: HashMap::new(),
     }
 }
@@ -183,42 +197,51 @@ mod tests {
         let request = order_transaction(&order(), EventPayload::Order, &attributes());
 
         assert_eq!(request.store_name, "orderstatestore");
-        assert_eq!(request.operations.len(), 1);
-        let op = &request.operations[0];
-        assert_eq!(op.operation_type, "upsert");
-        assert_eq!(item(op).key, "order001");
-        let stored: Value = serde_json::from_slice(&item(op).value).expect("json value");
-        assert_eq!(stored, json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}));
-        assert!(item(op).etag.is_none(), "etag checks do not roll back in Redis transactions");
+        let stored = item(&request.operations[0]);
+        assert_eq!(request.operations[0].operation_type, "upsert");
+        assert_eq!(stored.key, "order001");
+        let value: Value = serde_json::from_slice(&stored.value).expect("json value");
+        assert_eq!(value, json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}));
+        assert!(stored.etag.is_none(), "etag checks do not roll back in Redis transactions");
     }
 
     #[test]
-    fn the_upsert_carries_the_cloudevent_attributes() {
+    fn the_stored_upsert_carries_the_cloudevent_attributes_but_no_content_type() {
         let request = order_transaction(&order(), EventPayload::Order, &attributes());
 
         let metadata = &item(&request.operations[0]).metadata;
-        assert_eq!(metadata["contentType"], "application/json");
         assert_eq!(metadata["type"], "order.created");
         assert_eq!(metadata["source"], "order-outbox");
         assert_eq!(metadata["subject"], "order001");
+        assert!(!metadata.contains_key("contentType"), "would make Redis use JSON.SET");
         assert!(!metadata.contains_key("outbox.projection"));
     }
 
     #[test]
-    fn shaping_adds_one_projection_after_the_upsert() {
-        let request = order_transaction(&order(), EventPayload::Shaped, &attributes());
+    fn one_json_projection_follows_the_upsert_on_the_same_key() {
+        for payload in [EventPayload::Order, EventPayload::Shaped] {
+            let request = order_transaction(&order(), payload, &attributes());
 
-        assert_eq!(request.operations.len(), 2);
-        let (stored, projection) = (item(&request.operations[0]), item(&request.operations[1]));
-        assert_eq!(projection.key, stored.key);
-        assert_eq!(projection.metadata["outbox.projection"], "true");
-        assert_eq!(projection.metadata["contentType"], "application/json");
-        let shaped: Value = serde_json::from_slice(&projection.value).expect("json value");
+            assert_eq!(request.operations.len(), 2);
+            let (stored, projection) =
+                (item(&request.operations[0]), item(&request.operations[1]));
+            assert_eq!(projection.key, stored.key);
+            assert_eq!(projection.metadata["outbox.projection"], "true");
+            assert_eq!(projection.metadata["contentType"], "application/json");
+        }
+    }
+
+    #[test]
+    fn the_published_value_is_the_order_or_the_shaped_event() {
+        let published = |payload| {
+            let request = order_transaction(&order(), payload, &attributes());
+            serde_json::from_slice::<Value>(&item(&request.operations[1]).value).expect("json")
+        };
+
+        assert_eq!(published(EventPayload::Order), order().to_json());
         assert_eq!(
-            shaped,
+            published(EventPayload::Shaped),
             json!({"orderId": "order001", "status": "created", "summary": "1 x DaprBook"})
         );
-        let full: Value = serde_json::from_slice(&stored.value).expect("json value");
-        assert_eq!(full["item"], "DaprBook", "the stored value stays the full order");
     }
 }
