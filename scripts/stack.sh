@@ -24,6 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${DAPR_INTERNAL_GRPC_PORT:=50002}"
 : "${PLACEMENT_PORT:=50005}"
 : "${PLACEMENT_HEALTH_PORT:=58080}"
+: "${PLACEMENT_RAFT_PORT:=8201}"
 : "${SCHEDULER_PORT:=50006}"
 : "${SCHEDULER_HEALTH_PORT:=58081}"
 : "${SCHEDULER_ETCD_CLIENT_PORT:=2379}"
@@ -34,7 +35,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${STACK_READY_TIMEOUT:=120}"
 : "${STACK_PARENT_PID:=}"
 
-log() { printf '%-10s | %s\n' stack "$*"; }
+# Logging must never stop the script: when a test that reads this output
+# has gone, writes fail (EPIPE) instead of killing the script before it
+# has stopped what it started.
+trap '' PIPE
+log() { printf '%-10s | %s\n' stack "$*" || true; }
 die() { log "error: $*"; exit 1; }
 
 command -v redis-server >/dev/null || die "redis-server not found; run scripts/setup.sh"
@@ -66,7 +71,6 @@ stopping=0
 stop_all() {
   [ "$stopping" = 1 ] && return
   stopping=1
-  log "stopping"
   # Reverse start order: the service first, Redis last.
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -77,7 +81,7 @@ stop_all() {
     while kill -0 "${pids[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done
-  log "stopped"
+  log "stopped everything"
 }
 trap stop_all EXIT
 trap 'exit 130' INT
@@ -113,6 +117,7 @@ fi
 start placement "$dapr_bin/placement" \
   --listen-address 127.0.0.1 --port "$PLACEMENT_PORT" \
   --healthz-listen-address 127.0.0.1 --healthz-port "$PLACEMENT_HEALTH_PORT" \
+  --id dapr-placement-0 --initial-cluster "dapr-placement-0=127.0.0.1:$PLACEMENT_RAFT_PORT" \
   --enable-metrics=false --log-level "$DAPR_LOG_LEVEL"
 
 start scheduler "$dapr_bin/scheduler" \

@@ -137,7 +137,12 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
         datacontenttype = event.datacontenttype.as_deref().unwrap_or_default(),
         "order event received"
     );
-    tracing::debug!(order_id = %event.order_id, data = %event.data, "order event data");
+    tracing::debug!(
+        order_id = %event.order_id,
+        event_id = %event.id,
+        data = %event.data,
+        "order event data"
+    );
     DeliveryStatus::Success
 }
 

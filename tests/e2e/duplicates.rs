@@ -1,0 +1,74 @@
+//! The same order posted twice starts one workflow, stores one order and
+//! publishes one event; the same id with other content is refused.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::stack::{self, order, order_id};
+
+/// Long enough for the outbox relay to deliver a second event if there
+/// were one: it waits about a second before it looks for the marker.
+const SECOND_EVENT_WINDOW: Duration = Duration::from_secs(4);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_order_posted_twice_runs_once_and_publishes_one_event() {
+    let stack = stack::shared();
+    let id = order_id("twice");
+    let order = order(&id);
+
+    let (first, _) = stack.post_order(&order).await;
+    let (second, body) = stack.post_order(&order).await;
+    assert_eq!(first, 202);
+    assert_eq!(second, 200, "{body}");
+    assert_eq!(body["alreadyAccepted"], true);
+    assert_eq!(body["instanceId"], format!("order-{id}"));
+
+    let workflow = stack.wait_for_workflow_end(&format!("order-{id}")).await;
+    assert_eq!(workflow["runtimeStatus"], "COMPLETED");
+    stack.wait_for_events(&id, 1).await;
+
+    // Posted again once the instance has ended: still nothing new.
+    let (third, body) = stack.post_order(&order).await;
+    assert_eq!(third, 200, "{body}");
+    let again = stack.wait_for_workflow_end(&format!("order-{id}")).await;
+    assert_eq!(again["createdAt"], workflow["createdAt"], "the instance was not restarted");
+
+    tokio::time::sleep(SECOND_EVENT_WINDOW).await;
+    assert_eq!(stack.received_events(&id).len(), 1, "exactly one event");
+    assert_eq!(stack.stored_in_redis(&id), Some(order));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_posts_of_one_order_start_one_workflow() {
+    let stack = stack::shared();
+    let id = order_id("race");
+    let body = order(&id);
+
+    let posts = (0..8).map(|_| stack.post_order(&body));
+    let answers = futures::future::join_all(posts).await;
+
+    let accepted = answers.iter().filter(|(status, _)| *status == 202).count();
+    let repeated = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!((accepted, repeated), (1, 7), "{answers:?}");
+    stack.wait_for_events(&id, 1).await;
+    tokio::time::sleep(SECOND_EVENT_WINDOW).await;
+    assert_eq!(stack.received_events(&id).len(), 1, "exactly one event");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_order_id_with_other_content_is_a_conflict() {
+    let stack = stack::shared();
+    let id = order_id("conflict");
+
+    let (first, _) = stack.post_order(&order(&id)).await;
+    let other = json!({"orderId": id, "item": "OtherBook", "quantity": 3});
+    let (second, body) = stack.post_order(&other).await;
+
+    assert_eq!(first, 202);
+    assert_eq!(second, 409, "{body}");
+    assert_eq!(body["field"], "orderId");
+    assert_eq!(body["retryable"], false);
+    stack.wait_for_events(&id, 1).await;
+    assert_eq!(stack.stored_in_redis(&id), Some(order(&id)), "the first order stays");
+}

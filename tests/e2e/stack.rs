@@ -1,0 +1,296 @@
+//! A real stack for the end-to-end tests: Redis, Dapr placement and
+//! scheduler, daprd and the service, started by `scripts/stack.sh` (the
+//! same script as `make run`) on free ports in a directory of its own.
+//!
+//! The service logs JSON; the harness keeps every line and reads the
+//! subscriber's `order event received` lines from them, so a test sees
+//! exactly what the subscriber handled.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long a stack may take to come up (cold caches, two cores, others
+/// starting at the same time).
+const START_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Settings of a stack that differ from the shared one.
+#[derive(Default, Clone)]
+pub struct StackOptions {
+    /// Give the order store a Redis of its own, so a test can stop it while
+    /// the workflow store keeps working.
+    pub separate_order_store: bool,
+    /// Extra environment for the service (e.g. `OUTBOX_SHAPED_EVENTS`).
+    pub env: Vec<(&'static str, &'static str)>,
+}
+
+pub struct Stack {
+    child: Mutex<Child>,
+    run_dir: tempfile::TempDir,
+    lines: Arc<Mutex<Vec<String>>>,
+    pub base_url: String,
+    pub order_store_redis_port: u16,
+    pub http: reqwest::Client,
+}
+
+/// The stack shared by tests that cannot disturb each other; each of them
+/// uses order ids of its own.
+pub fn shared() -> &'static Stack {
+    static SHARED: OnceLock<Stack> = OnceLock::new();
+    SHARED.get_or_init(|| Stack::start(StackOptions::default()))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Stack {
+    pub fn start(options: StackOptions) -> Stack {
+        let run_dir = tempfile::Builder::new()
+            .prefix("order-outbox-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let redis_port = free_port();
+        let order_store_redis_port = if options.separate_order_store {
+            free_port()
+        } else {
+            redis_port
+        };
+        let app_port = free_port();
+
+        let mut command = Command::new(repo_root().join("scripts/stack.sh"));
+        command
+            .env("RUN_DIR", run_dir.path().join("stack"))
+            .env("APP_BIN", env!("CARGO_BIN_EXE_order-outbox"))
+            .env("STACK_PARENT_PID", std::process::id().to_string())
+            .env("APP_PORT", app_port.to_string())
+            .env("REDIS_PORT", redis_port.to_string())
+            .env("ORDER_STORE_REDIS_PORT", order_store_redis_port.to_string())
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,order_outbox=debug")
+            .env("TRANSACTION_MAX_ATTEMPTS", "3")
+            .env("TRANSACTION_RETRY_FIRST_INTERVAL_MS", "200");
+        for name in [
+            "DAPR_HTTP_PORT",
+            "DAPR_GRPC_PORT",
+            "DAPR_INTERNAL_GRPC_PORT",
+            "PLACEMENT_PORT",
+            "PLACEMENT_HEALTH_PORT",
+            "PLACEMENT_RAFT_PORT",
+            "SCHEDULER_PORT",
+            "SCHEDULER_HEALTH_PORT",
+            "SCHEDULER_ETCD_CLIENT_PORT",
+            "SCHEDULER_ETCD_PEER_PORT",
+        ] {
+            command.env(name, free_port().to_string());
+        }
+        for (name, value) in &options.env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("scripts/stack.sh starts");
+
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+
+        let stack = Stack {
+            child: Mutex::new(child),
+            run_dir,
+            lines,
+            base_url: format!("http://127.0.0.1:{app_port}"),
+            order_store_redis_port,
+            http: reqwest::Client::new(),
+        };
+        stack.wait_until_ready();
+        stack
+    }
+
+    fn stack_dir(&self) -> PathBuf {
+        self.run_dir.path().join("stack")
+    }
+
+    fn wait_until_ready(&self) {
+        let ready = self.stack_dir().join("ready");
+        let deadline = Instant::now() + START_DEADLINE;
+        while !ready.exists() {
+            let exited = self.child.lock().expect("child lock").try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
+                panic!("the stack did not come up:\n{}", self.tail(60));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The last `n` lines of every process's log, for failure messages.
+    pub fn tail(&self, n: usize) -> String {
+        let lines = self.lines.lock().expect("log lock");
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// The service's JSON log records.
+    fn app_records(&self) -> Vec<Value> {
+        let lines = self.lines.lock().expect("log lock");
+        lines
+            .iter()
+            .filter_map(|line| line.strip_prefix("app        | "))
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect()
+    }
+
+    /// The events the subscriber handled for `order_id`, each with its
+    /// attributes and `data`.
+    pub fn received_events(&self, order_id: &str) -> Vec<Value> {
+        let records = self.app_records();
+        let mut data: HashMap<String, Value> = HashMap::new();
+        for record in records.iter().filter(|r| r["message"] == "order event data") {
+            if let (Some(id), Some(raw)) = (record["event_id"].as_str(), record["data"].as_str()) {
+                data.insert(id.to_owned(), serde_json::from_str(raw).unwrap_or(Value::Null));
+            }
+        }
+        records
+            .into_iter()
+            .filter(|r| r["message"] == "order event received" && r["order_id"] == order_id)
+            .map(|mut r| {
+                let id = r["event_id"].as_str().unwrap_or_default().to_owned();
+                r["data"] = data.remove(&id).unwrap_or(Value::Null);
+                r
+            })
+            .collect()
+    }
+
+    /// Every delivery of an event for `order_id` to the subscriber route,
+    /// handled or dropped.
+    pub fn deliveries(&self, order_id: &str) -> usize {
+        self.app_records()
+            .iter()
+            .filter(|r| r["order_id"] == order_id)
+            .filter(|r| r["span"]["url.path"] == "/newOrderEvents")
+            .filter(|r| {
+                let message = r["message"].as_str().unwrap_or_default();
+                message == "order event received" || message.starts_with("order event dropped")
+            })
+            .count()
+    }
+
+    /// Waits until the subscriber has handled `count` events for
+    /// `order_id`, and returns them.
+    pub async fn wait_for_events(&self, order_id: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let events = self.received_events(order_id);
+            if events.len() >= count {
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{count} event(s) for {order_id} not received within 60s; got {}:\n{}",
+                events.len(),
+                self.tail(40)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops one process of the stack (`redis`, `redis-orders`, ...).
+    pub fn kill(&self, name: &str) {
+        let pid_file = self.stack_dir().join("pids").join(format!("{name}.pid"));
+        let pid = std::fs::read_to_string(&pid_file).expect("pid file");
+        let status = Command::new("kill").arg("-KILL").arg(pid.trim()).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {name}");
+    }
+
+    /// The order's value as the state store holds it in Redis, read with
+    /// redis-cli under the exact key the README shows.
+    pub fn stored_in_redis(&self, order_id: &str) -> Option<Value> {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.order_store_redis_port.to_string()])
+            .args(["HGET", &format!("order-outbox||{order_id}"), "data"])
+            .output()
+            .expect("redis-cli runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        serde_json::from_str(text.trim()).ok()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Posts `body` as an order, with the JSON content type.
+    pub async fn post_order(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url("/process-order-with-outbox"))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls the workflow until it has ended, and returns its status.
+    pub async fn wait_for_workflow_end(&self, instance_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, body) = self.get_json(&format!("/workflows/{instance_id}")).await;
+            let runtime_status = body["runtimeStatus"].as_str().unwrap_or_default();
+            if status == 200 && matches!(runtime_status, "COMPLETED" | "FAILED" | "TERMINATED") {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "workflow {instance_id} did not end within 90s: {status} {body}\n{}",
+                self.tail(40)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().expect("child lock");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+}
+
+/// An order id unique to this test run, so tests on the shared stack (and
+/// reruns against a leftover Redis) never meet.
+pub fn order_id(prefix: &str) -> String {
+    static RUN: OnceLock<String> = OnceLock::new();
+    let run = RUN.get_or_init(|| format!("{:x}", std::process::id()));
+    format!("{prefix}-{run}")
+}
+
+pub fn order(order_id: &str) -> Value {
+    json!({"orderId": order_id, "item": "DaprBook", "quantity": 1})
+}
