@@ -46,8 +46,10 @@ impl App {
     /// Binds the port (0 picks a free one) and prepares the parts; nothing
     /// talks to the sidecar yet.
     pub async fn build(settings: &Settings) -> Result<Self, AppError> {
-        let sidecar =
-            Sidecar::connect_lazy(&settings.dapr_grpc_endpoint, settings.dapr_api_token.clone())?;
+        let sidecar = Sidecar::connect_lazy(
+            &settings.dapr_grpc_endpoint,
+            settings.dapr_api_token.clone(),
+        )?;
         let payload = if settings.shaped_events {
             EventPayload::Shaped
         } else {
@@ -81,7 +83,10 @@ impl App {
     }
 
     /// Serves until `signal` completes, then shuts down in order.
-    pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
         let worker_stop = CancellationToken::new();
         let worker = worker::spawn(&self.grpc_endpoint, self.deps, worker_stop.clone());
 

@@ -233,7 +233,15 @@ mod tests {
 
     #[test]
     fn order_ids_outside_the_safe_alphabet_are_rejected() {
-        for bad in ["", "a||b", "a|b", "has space", "ünïcode", "a/b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "a||b",
+            "a|b",
+            "has space",
+            "ünïcode",
+            "a/b",
+            &"x".repeat(65),
+        ] {
             assert!(OrderId::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         for good in ["order001", "A-1_b.2", &"x".repeat(64)] {
@@ -251,9 +259,15 @@ mod tests {
     fn each_bad_field_is_named() {
         assert_eq!(field_of(json!([1, 2])), "body");
         assert_eq!(field_of(json!({"item": "x", "quantity": 1})), "orderId");
-        assert_eq!(field_of(json!({"orderId": 7, "item": "x", "quantity": 1})), "orderId");
+        assert_eq!(
+            field_of(json!({"orderId": 7, "item": "x", "quantity": 1})),
+            "orderId"
+        );
         assert_eq!(field_of(json!({"orderId": "a", "quantity": 1})), "item");
-        assert_eq!(field_of(json!({"orderId": "a", "item": "  ", "quantity": 1})), "item");
+        assert_eq!(
+            field_of(json!({"orderId": "a", "item": "  ", "quantity": 1})),
+            "item"
+        );
         assert_eq!(field_of(json!({"orderId": "a", "item": "x"})), "quantity");
         assert_eq!(
             field_of(json!({"orderId": "a", "item": "x", "quantity": 1, "price": 3})),
@@ -263,7 +277,14 @@ mod tests {
 
     #[test]
     fn only_positive_integers_are_quantities() {
-        for bad in [json!(0), json!(-1), json!(1.5), json!(1.0), json!("1"), json!(true)] {
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!(1.0),
+            json!("1"),
+            json!(true),
+        ] {
             let body = json!({"orderId": "a", "item": "x", "quantity": bad});
             assert_eq!(field_of(body.clone()), "quantity", "{body}");
         }
@@ -280,8 +301,8 @@ mod tests {
 
     #[test]
     fn the_shaped_event_summarises_the_order() {
-        let order = Order::parse(&json!({"orderId": "o1", "item": "Book", "quantity": 2}))
-            .expect("valid");
+        let order =
+            Order::parse(&json!({"orderId": "o1", "item": "Book", "quantity": 2})).expect("valid");
 
         let shaped = OrderCreated::from_order(&order).to_json();
 

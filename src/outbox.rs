@@ -105,7 +105,11 @@ pub fn order_transaction(
     }
 }
 
-fn upsert(key: &str, value: &Value, metadata: HashMap<String, String>) -> TransactionalStateOperation {
+fn upsert(
+    key: &str,
+    value: &Value,
+    metadata: HashMap<String, String>,
+) -> TransactionalStateOperation {
     TransactionalStateOperation {
         operation_type: "upsert".to_owned(),
         request: Some(StateItem {
@@ -146,7 +150,10 @@ impl OrderStore {
             source: &self.app_id,
         };
         let request = order_transaction(order, self.payload, &attributes);
-        self.sidecar.grpc().execute_state_transaction(request).await?;
+        self.sidecar
+            .grpc()
+            .execute_state_transaction(request)
+            .await?;
         Ok(())
     }
 
@@ -158,7 +165,13 @@ impl OrderStore {
             consistency: 0,
             metadata: HashMap::new(),
         };
-        let data = self.sidecar.grpc().get_state(request).await?.into_inner().data;
+        let data = self
+            .sidecar
+            .grpc()
+            .get_state(request)
+            .await?
+            .into_inner()
+            .data;
         if data.is_empty() {
             return Ok(None);
         }
@@ -201,8 +214,14 @@ mod tests {
         assert_eq!(request.operations[0].operation_type, "upsert");
         assert_eq!(stored.key, "order001");
         let value: Value = serde_json::from_slice(&stored.value).expect("json value");
-        assert_eq!(value, json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}));
-        assert!(stored.etag.is_none(), "etag checks do not roll back in Redis transactions");
+        assert_eq!(
+            value,
+            json!({"orderId": "order001", "item": "DaprBook", "quantity": 1})
+        );
+        assert!(
+            stored.etag.is_none(),
+            "etag checks do not roll back in Redis transactions"
+        );
     }
 
     #[test]
@@ -213,7 +232,10 @@ mod tests {
         assert_eq!(metadata["type"], "order.created");
         assert_eq!(metadata["source"], "order-outbox");
         assert_eq!(metadata["subject"], "order001");
-        assert!(!metadata.contains_key("contentType"), "would make Redis use JSON.SET");
+        assert!(
+            !metadata.contains_key("contentType"),
+            "would make Redis use JSON.SET"
+        );
         assert!(!metadata.contains_key("outbox.projection"));
     }
 
@@ -223,8 +245,7 @@ mod tests {
             let request = order_transaction(&order(), payload, &attributes());
 
             assert_eq!(request.operations.len(), 2);
-            let (stored, projection) =
-                (item(&request.operations[0]), item(&request.operations[1]));
+            let (stored, projection) = (item(&request.operations[0]), item(&request.operations[1]));
             assert_eq!(projection.key, stored.key);
             assert_eq!(projection.metadata["outbox.projection"], "true");
             assert_eq!(projection.metadata["contentType"], "application/json");

@@ -66,7 +66,8 @@ impl Sidecar {
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true)
             .connect_lazy();
-        let grpc = DaprClient::with_interceptor(channel.clone(), ApiTokenInterceptor::new(api_token));
+        let grpc =
+            DaprClient::with_interceptor(channel.clone(), ApiTokenInterceptor::new(api_token));
         Ok(Self { grpc, channel })
     }
 

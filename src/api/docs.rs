@@ -35,5 +35,7 @@ use super::{error, events, health, orders, workflows};
 pub struct ApiDoc;
 
 pub fn routes() -> Router {
-    SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()).into()
+    SwaggerUi::new("/docs")
+        .url("/openapi.json", ApiDoc::openapi())
+        .into()
 }

@@ -69,7 +69,9 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
-            Self::NoRoute { method_not_allowed: true } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NoRoute {
+                method_not_allowed: true,
+            } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,7 +107,11 @@ impl ApiError {
             ),
             Self::NotFound { what } => ("not_found", None, format!("{what} not found"), false),
             Self::NoRoute { method_not_allowed } => (
-                if *method_not_allowed { "method_not_allowed" } else { "not_found" },
+                if *method_not_allowed {
+                    "method_not_allowed"
+                } else {
+                    "not_found"
+                },
                 None,
                 "no such route; see /docs".to_owned(),
                 false,
@@ -158,7 +164,9 @@ impl From<dapr_durabletask::api::DurableTaskError> for ApiError {
     fn from(error: dapr_durabletask::api::DurableTaskError) -> Self {
         use dapr_durabletask::api::DurableTaskError as E;
         match error {
-            E::GrpcError(_) | E::ConnectionFailed(_) | E::Timeout => Self::Unavailable(Box::new(error)),
+            E::GrpcError(_) | E::ConnectionFailed(_) | E::Timeout => {
+                Self::Unavailable(Box::new(error))
+            }
             _ => Self::Internal(Box::new(error)),
         }
     }

@@ -71,7 +71,11 @@ pub fn parse_order_event(body: &[u8]) -> Result<OrderEvent, UnusableEvent> {
         Some(Value::String(raw)) => {
             OrderId::parse(raw).map_err(|e| UnusableEvent::NoOrderId(e.to_string()))?
         }
-        _ => return Err(UnusableEvent::NoOrderId("missing or not a string".to_owned())),
+        _ => {
+            return Err(UnusableEvent::NoOrderId(
+                "missing or not a string".to_owned(),
+            ));
+        }
     };
     let topic = match event.extension("topic") {
         Some(ExtensionValue::String(topic)) => Some(topic.clone()),
@@ -173,8 +177,8 @@ mod tests {
     fn an_outbox_event_yields_the_order_id_and_attributes() {
         let order = json!({"orderId": "order001", "item": "DaprBook", "quantity": 1});
 
-        let event = parse_order_event(&delivered(order.clone(), "application/json"))
-            .expect("usable event");
+        let event =
+            parse_order_event(&delivered(order.clone(), "application/json")).expect("usable event");
 
         assert_eq!(event.order_id.as_str(), "order001");
         assert_eq!(event.id, "outbox-1234");
@@ -193,13 +197,18 @@ mod tests {
         let as_text = delivered(json!("{\"orderId\":\"o\"}"), "text/plain");
         assert_eq!(parse_order_event(&as_text), Err(UnusableEvent::DataNotJson));
         let bad_id = delivered(json!({"orderId": "a||b"}), "application/json");
-        assert!(matches!(parse_order_event(&bad_id), Err(UnusableEvent::NoOrderId(_))));
+        assert!(matches!(
+            parse_order_event(&bad_id),
+            Err(UnusableEvent::NoOrderId(_))
+        ));
     }
 
     #[test]
     fn replies_use_daprs_exact_status_words() {
-        let reply = serde_json::to_value(DeliveryReply { status: DeliveryStatus::Retry })
-            .expect("serializes");
+        let reply = serde_json::to_value(DeliveryReply {
+            status: DeliveryStatus::Retry,
+        })
+        .expect("serializes");
         assert_eq!(reply, json!({"status": "RETRY"}));
     }
 }

@@ -44,8 +44,16 @@ pub fn router(state: AppState) -> Router {
         .route(EVENT_ROUTE, post(events::order_event))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(|| async { ApiError::NoRoute { method_not_allowed: false } })
-        .method_not_allowed_fallback(|| async { ApiError::NoRoute { method_not_allowed: true } })
+        .fallback(|| async {
+            ApiError::NoRoute {
+                method_not_allowed: false,
+            }
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::NoRoute {
+                method_not_allowed: true,
+            }
+        })
         .with_state(state);
 
     api.merge(docs::routes())
@@ -54,13 +62,15 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            tracing::info_span!(
-                "http",
-                http.request.method = %request.method(),
-                url.path = %request.uri().path(),
-                order_id = tracing::field::Empty,
-                instance_id = tracing::field::Empty,
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                tracing::info_span!(
+                    "http",
+                    http.request.method = %request.method(),
+                    url.path = %request.uri().path(),
+                    order_id = tracing::field::Empty,
+                    instance_id = tracing::field::Empty,
+                )
+            }),
+        )
 }

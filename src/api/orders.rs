@@ -106,7 +106,11 @@ pub async fn process_order(
         // Another replica scheduled it between our look-up and our call.
         Err(workflow::ScheduleError::AlreadyExists) => {
             let existing = workflow::find_instance(&mut workflows, &instance_id).await?;
-            return duplicate(&order, &instance_id, existing.and_then(|e| e.input).as_ref());
+            return duplicate(
+                &order,
+                &instance_id,
+                existing.and_then(|e| e.input).as_ref(),
+            );
         }
         Err(workflow::ScheduleError::Sidecar(error)) => return Err(error.into()),
     }
@@ -115,7 +119,11 @@ pub async fn process_order(
     Ok(accepted(StatusCode::ACCEPTED, &order, &instance_id, false))
 }
 
-fn duplicate(order: &Order, instance_id: &str, input: Option<&Value>) -> Result<Response, ApiError> {
+fn duplicate(
+    order: &Order,
+    instance_id: &str,
+    input: Option<&Value>,
+) -> Result<Response, ApiError> {
     if input != Some(&order.to_json()) {
         return Err(ApiError::Conflict {
             order_id: order.order_id.to_string(),
@@ -191,7 +199,10 @@ mod tests {
 
     fn headers(content_type: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).expect("ascii"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("ascii"),
+        );
         headers
     }
 

@@ -51,11 +51,17 @@ pub async fn get_workflow(
     let mut client = state.sidecar.workflows();
     let instance = match workflow::find_instance(&mut client, &instance_id).await {
         Ok(Some(instance)) => instance,
-        Ok(None) => return Err(ApiError::NotFound { what: "workflow instance" }),
+        Ok(None) => {
+            return Err(ApiError::NotFound {
+                what: "workflow instance",
+            });
+        }
         // The client refuses ids it could never have scheduled (too long,
         // control characters) before asking the sidecar.
         Err(dapr_durabletask::api::DurableTaskError::Other(_)) => {
-            return Err(ApiError::NotFound { what: "workflow instance" });
+            return Err(ApiError::NotFound {
+                what: "workflow instance",
+            });
         }
         Err(error) => return Err(error.into()),
     };

@@ -50,7 +50,10 @@ pub async fn schedule(
         .with_instance_id(instance_id)
         .with_input(order.to_json().to_string())
         .with_enforce_unique_instance_id();
-    match client.schedule_new_orchestration_with_options(workflow, options).await {
+    match client
+        .schedule_new_orchestration_with_options(workflow, options)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(DurableTaskError::GrpcError(status)) if status.code() == tonic::Code::AlreadyExists => {
             Err(ScheduleError::AlreadyExists)

@@ -13,7 +13,9 @@ use dapr_durabletask::worker::{ReconnectPolicy, Registry, TaskHubGrpcWorker, Wor
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{ORDER_WORKFLOW, SAVE_ORDER_AND_PUBLISH_EVENT, VALIDATE_ORDER, activities, order_processing};
+use super::{
+    ORDER_WORKFLOW, SAVE_ORDER_AND_PUBLISH_EVENT, VALIDATE_ORDER, activities, order_processing,
+};
 use crate::outbox::{EventPayload, OrderStore};
 use crate::settings::TransactionRetry;
 
@@ -70,7 +72,9 @@ pub fn spawn(endpoint: &str, deps: WorkflowDeps, shutdown: CancellationToken) ->
                 return;
             }
             match outcome {
-                Ok(()) => tracing::warn!("workflow work-item stream closed by the sidecar; reconnecting"),
+                Ok(()) => {
+                    tracing::warn!("workflow work-item stream closed by the sidecar; reconnecting")
+                }
                 Err(error) => tracing::error!(%error, "workflow worker gave up; restarting it"),
             }
             tokio::select! {

@@ -38,28 +38,115 @@ async fn each_invalid_order_is_refused_with_its_field_and_leaves_no_trace() {
 
     // (order id the case would have used, content type, body, status, field)
     let cases: Vec<(Option<String>, &str, String, u16, &str)> = vec![
-        (Some(id("json")), "application/json", "{\"orderId\": ".to_owned(), 400, "body"),
+        (
+            Some(id("json")),
+            "application/json",
+            "{\"orderId\": ".to_owned(),
+            400,
+            "body",
+        ),
         (None, "application/json", "[1, 2]".to_owned(), 422, "body"),
-        (Some(id("type")), "text/plain", good("type").to_string(), 415, "content-type"),
-        (None, "application/json", without("x", "orderId").to_string(), 422, "orderId"),
-        (None, "application/json", with("x", "orderId", json!("")).to_string(), 422, "orderId"),
-        (None, "application/json", with("x", "orderId", json!("a||b")).to_string(), 422, "orderId"),
-        (None, "application/json", with("x", "orderId", json!(12)).to_string(), 422, "orderId"),
-        (Some(id("noitem")), "application/json", without("noitem", "item").to_string(), 422, "item"),
-        (Some(id("item")), "application/json", with("item", "item", json!(" ")).to_string(), 422, "item"),
-        (Some(id("q0")), "application/json", with("q0", "quantity", json!(0)).to_string(), 422, "quantity"),
-        (Some(id("qneg")), "application/json", with("qneg", "quantity", json!(-2)).to_string(), 422, "quantity"),
-        (Some(id("qfrac")), "application/json", with("qfrac", "quantity", json!(1.5)).to_string(), 422, "quantity"),
-        (Some(id("qstr")), "application/json", with("qstr", "quantity", json!("1")).to_string(), 422, "quantity"),
-        (Some(id("noq")), "application/json", without("noq", "quantity").to_string(), 422, "quantity"),
-        (Some(id("extra")), "application/json", with("extra", "price", json!(9)).to_string(), 422, "price"),
+        (
+            Some(id("type")),
+            "text/plain",
+            good("type").to_string(),
+            415,
+            "content-type",
+        ),
+        (
+            None,
+            "application/json",
+            without("x", "orderId").to_string(),
+            422,
+            "orderId",
+        ),
+        (
+            None,
+            "application/json",
+            with("x", "orderId", json!("")).to_string(),
+            422,
+            "orderId",
+        ),
+        (
+            None,
+            "application/json",
+            with("x", "orderId", json!("a||b")).to_string(),
+            422,
+            "orderId",
+        ),
+        (
+            None,
+            "application/json",
+            with("x", "orderId", json!(12)).to_string(),
+            422,
+            "orderId",
+        ),
+        (
+            Some(id("noitem")),
+            "application/json",
+            without("noitem", "item").to_string(),
+            422,
+            "item",
+        ),
+        (
+            Some(id("item")),
+            "application/json",
+            with("item", "item", json!(" ")).to_string(),
+            422,
+            "item",
+        ),
+        (
+            Some(id("q0")),
+            "application/json",
+            with("q0", "quantity", json!(0)).to_string(),
+            422,
+            "quantity",
+        ),
+        (
+            Some(id("qneg")),
+            "application/json",
+            with("qneg", "quantity", json!(-2)).to_string(),
+            422,
+            "quantity",
+        ),
+        (
+            Some(id("qfrac")),
+            "application/json",
+            with("qfrac", "quantity", json!(1.5)).to_string(),
+            422,
+            "quantity",
+        ),
+        (
+            Some(id("qstr")),
+            "application/json",
+            with("qstr", "quantity", json!("1")).to_string(),
+            422,
+            "quantity",
+        ),
+        (
+            Some(id("noq")),
+            "application/json",
+            without("noq", "quantity").to_string(),
+            422,
+            "quantity",
+        ),
+        (
+            Some(id("extra")),
+            "application/json",
+            with("extra", "price", json!(9)).to_string(),
+            422,
+            "price",
+        ),
     ];
 
     for (_, content_type, body, status, field) in &cases {
         let (got, error) = post_raw(content_type, body).await;
         assert_eq!(got, *status, "{body} -> {error}");
         assert_eq!(error["field"], *field, "{body} -> {error}");
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
         assert_eq!(error["retryable"], false);
     }
 
@@ -71,9 +158,15 @@ async fn each_invalid_order_is_refused_with_its_field_and_leaves_no_trace() {
 
     for (order_id, ..) in cases.iter().filter(|c| c.0.is_some()) {
         let order_id = order_id.as_deref().unwrap_or_default();
-        let (status, _) = stack.get_json(&format!("/workflows/order-{order_id}")).await;
+        let (status, _) = stack
+            .get_json(&format!("/workflows/order-{order_id}"))
+            .await;
         assert_eq!(status, 404, "no workflow for {order_id}");
-        assert_eq!(stack.stored_in_redis(order_id), None, "nothing stored for {order_id}");
+        assert_eq!(
+            stack.stored_in_redis(order_id),
+            None,
+            "nothing stored for {order_id}"
+        );
         assert_eq!(stack.deliveries(order_id), 0, "no event for {order_id}");
     }
 }

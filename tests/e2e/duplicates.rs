@@ -32,7 +32,10 @@ async fn the_same_order_posted_twice_runs_once_and_publishes_one_event() {
     let (third, body) = stack.post_order(&order).await;
     assert_eq!(third, 200, "{body}");
     let again = stack.wait_for_workflow_end(&format!("order-{id}")).await;
-    assert_eq!(again["createdAt"], workflow["createdAt"], "the instance was not restarted");
+    assert_eq!(
+        again["createdAt"], workflow["createdAt"],
+        "the instance was not restarted"
+    );
 
     tokio::time::sleep(SECOND_EVENT_WINDOW).await;
     assert_eq!(stack.received_events(&id).len(), 1, "exactly one event");
@@ -70,5 +73,9 @@ async fn the_same_order_id_with_other_content_is_a_conflict() {
     assert_eq!(body["field"], "orderId");
     assert_eq!(body["retryable"], false);
     stack.wait_for_events(&id, 1).await;
-    assert_eq!(stack.stored_in_redis(&id), Some(order(&id)), "the first order stays");
+    assert_eq!(
+        stack.stored_in_redis(&id),
+        Some(order(&id)),
+        "the first order stays"
+    );
 }

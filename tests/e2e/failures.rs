@@ -24,10 +24,22 @@ async fn an_unreachable_order_store_fails_the_workflow_and_publishes_nothing() {
 
     let workflow = stack.wait_for_workflow_end(&format!("order-{id}")).await;
     assert_eq!(workflow["runtimeStatus"], "FAILED", "{workflow}");
-    let message = workflow["failureDetails"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("outbox transaction on orderstatestore failed"), "{workflow}");
-    assert!(workflow["output"].is_null(), "no COMPLETED output hides the failure");
+    let message = workflow["failureDetails"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("outbox transaction on orderstatestore failed"),
+        "{workflow}"
+    );
+    assert!(
+        workflow["output"].is_null(),
+        "no COMPLETED output hides the failure"
+    );
 
     tokio::time::sleep(RELAY_GIVE_UP_WINDOW).await;
-    assert_eq!(stack.deliveries(&id), 0, "no event for an order that was not stored");
+    assert_eq!(
+        stack.deliveries(&id),
+        0,
+        "no event for an order that was not stored"
+    );
 }

@@ -21,10 +21,16 @@ async fn a_posted_order_is_stored_and_its_event_reaches_the_subscriber() {
     assert_eq!(workflow["input"], order);
     assert_eq!(workflow["output"]["workflow_status"], "COMPLETED");
     assert_eq!(workflow["output"]["order_id"], id);
-    assert_eq!(workflow["output"]["transaction_result"]["state_store"], "orderstatestore");
+    assert_eq!(
+        workflow["output"]["transaction_result"]["state_store"],
+        "orderstatestore"
+    );
 
     assert_eq!(stack.stored_in_redis(&id), Some(order.clone()));
-    assert_eq!(stack.get_json(&format!("/orders/{id}")).await, (200, order.clone()));
+    assert_eq!(
+        stack.get_json(&format!("/orders/{id}")).await,
+        (200, order.clone())
+    );
 
     let events = stack.wait_for_events(&id, 1).await;
     let event = &events[0];
@@ -34,7 +40,11 @@ async fn a_posted_order_is_stored_and_its_event_reaches_the_subscriber() {
     assert_eq!(event["source"], "order-outbox");
     assert_eq!(event["subject"], id);
     assert_eq!(event["topic"], "newOrderEvents");
-    assert!(event["event_id"].as_str().is_some_and(|e| e.starts_with("outbox-")));
+    assert!(
+        event["event_id"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("outbox-"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,7 +86,10 @@ async fn with_shaping_on_the_event_carries_the_shaped_order_and_the_store_the_fu
 
     let workflow = stack.wait_for_workflow_end(&format!("order-{id}")).await;
     assert_eq!(workflow["runtimeStatus"], "COMPLETED", "{workflow}");
-    assert_eq!(workflow["output"]["transaction_result"]["shaped_event"], true);
+    assert_eq!(
+        workflow["output"]["transaction_result"]["shaped_event"],
+        true
+    );
     assert_eq!(stack.stored_in_redis(&id), Some(order));
 
     let events = stack.wait_for_events(&id, 1).await;
@@ -95,14 +108,25 @@ async fn docs_health_and_unknown_ids_answer_as_documented() {
     assert_eq!(status, 200);
     assert!(spec["paths"]["/process-order-with-outbox"]["post"].is_object());
 
-    let docs = stack.http.get(stack.url("/docs/")).send().await.expect("sent");
+    let docs = stack
+        .http
+        .get(stack.url("/docs/"))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(docs.status().as_u16(), 200);
-    assert!(docs.text().await.unwrap_or_default().contains("swagger"), "Swagger UI page");
+    assert!(
+        docs.text().await.unwrap_or_default().contains("swagger"),
+        "Swagger UI page"
+    );
 
     assert_eq!(stack.get_json("/healthz").await.0, 200);
     let (status, ready) = stack.get_json("/readyz").await;
     assert_eq!(status, 200, "{ready}");
-    assert!(ready["workflowWorkers"].as_i64().is_some_and(|n| n >= 1), "{ready}");
+    assert!(
+        ready["workflowWorkers"].as_i64().is_some_and(|n| n >= 1),
+        "{ready}"
+    );
 
     let (status, body) = stack.get_json("/workflows/order-never-posted").await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));

@@ -135,7 +135,13 @@ impl Stack {
         let ready = self.stack_dir().join("ready");
         let deadline = Instant::now() + START_DEADLINE;
         while !ready.exists() {
-            let exited = self.child.lock().expect("child lock").try_wait().ok().flatten();
+            let exited = self
+                .child
+                .lock()
+                .expect("child lock")
+                .try_wait()
+                .ok()
+                .flatten();
             if exited.is_some() || Instant::now() > deadline {
                 panic!("the stack did not come up:\n{}", self.tail(60));
             }
@@ -164,9 +170,15 @@ impl Stack {
     pub fn received_events(&self, order_id: &str) -> Vec<Value> {
         let records = self.app_records();
         let mut data: HashMap<String, Value> = HashMap::new();
-        for record in records.iter().filter(|r| r["message"] == "order event data") {
+        for record in records
+            .iter()
+            .filter(|r| r["message"] == "order event data")
+        {
             if let (Some(id), Some(raw)) = (record["event_id"].as_str(), record["data"].as_str()) {
-                data.insert(id.to_owned(), serde_json::from_str(raw).unwrap_or(Value::Null));
+                data.insert(
+                    id.to_owned(),
+                    serde_json::from_str(raw).unwrap_or(Value::Null),
+                );
             }
         }
         records
@@ -251,7 +263,12 @@ impl Stack {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).send().await.expect("request sent");
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -278,7 +295,10 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let mut child = self.child.lock().expect("child lock");
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let _ = child.wait();
     }
 }
