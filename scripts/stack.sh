@@ -60,7 +60,7 @@ start() {
   mark=$(printf '%-10s | ' "$name")
   # sed -u: unbuffered, so lines appear as they are written (mawk would
   # hold them back in blocks).
-  "$@" > >(sed -u "s/^/$mark/") 2>&1 &
+  "$@" > >(sed -u "s/^/$mark/" 2>/dev/null) 2>&1 &
   local pid=$!
   pids+=("$pid")
   names+=("$name")

@@ -79,3 +79,53 @@ async fn the_same_order_id_with_other_content_is_a_conflict() {
         "the first order stays"
     );
 }
+
+/// Pins down what Dapr 1.18.2 does with a second schedule of one instance
+/// id when a unique id is requested: a running instance is refused with
+/// ALREADY_EXISTS (what keeps two replicas from both starting an order),
+/// but an ended one is started afresh, history replaced and event published
+/// again. That second half is why the service looks the instance up before
+/// it schedules. If an upgrade changes either, this test says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runtime_refuses_a_running_instance_but_restarts_an_ended_one() {
+    use dapr_durabletask::client::{NewOrchestrationOptions, TaskHubGrpcClient};
+
+    let stack = stack::shared();
+    let id = order_id("unique");
+    let instance_id = format!("order-{id}");
+    let mut client = TaskHubGrpcClient::new(&format!("http://127.0.0.1:{}", stack.dapr_grpc_port))
+        .await
+        .expect("connects to daprd");
+    let schedule = || {
+        NewOrchestrationOptions::new()
+            .with_instance_id(instance_id.clone())
+            .with_input(order(&id).to_string())
+            .with_enforce_unique_instance_id()
+    };
+    let workflow = "OrderProcessingWithOutboxWorkflow";
+
+    client
+        .schedule_new_orchestration_with_options(workflow, schedule())
+        .await
+        .expect("first schedule");
+    let running = client
+        .schedule_new_orchestration_with_options(workflow, schedule())
+        .await;
+    match running {
+        Err(dapr_durabletask::api::DurableTaskError::GrpcError(status)) => {
+            assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status}");
+        }
+        other => panic!("running: expected ALREADY_EXISTS, got {other:?}"),
+    }
+
+    stack.wait_for_workflow_end(&instance_id).await;
+    stack.wait_for_events(&id, 1).await;
+    let ended = client
+        .schedule_new_orchestration_with_options(workflow, schedule())
+        .await;
+    assert!(
+        ended.is_ok(),
+        "ended: the runtime starts it afresh: {ended:?}"
+    );
+    stack.wait_for_events(&id, 2).await;
+}

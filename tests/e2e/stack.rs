@@ -36,6 +36,7 @@ pub struct Stack {
     lines: Arc<Mutex<Vec<String>>>,
     pub base_url: String,
     pub order_store_redis_port: u16,
+    pub dapr_grpc_port: u16,
     pub http: reqwest::Client,
 }
 
@@ -70,6 +71,7 @@ impl Stack {
             redis_port
         };
         let app_port = free_port();
+        let dapr_grpc_port = free_port();
 
         let mut command = Command::new(repo_root().join("scripts/stack.sh"));
         command
@@ -79,13 +81,13 @@ impl Stack {
             .env("APP_PORT", app_port.to_string())
             .env("REDIS_PORT", redis_port.to_string())
             .env("ORDER_STORE_REDIS_PORT", order_store_redis_port.to_string())
+            .env("DAPR_GRPC_PORT", dapr_grpc_port.to_string())
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,order_outbox=debug")
             .env("TRANSACTION_MAX_ATTEMPTS", "3")
             .env("TRANSACTION_RETRY_FIRST_INTERVAL_MS", "200");
         for name in [
             "DAPR_HTTP_PORT",
-            "DAPR_GRPC_PORT",
             "DAPR_INTERNAL_GRPC_PORT",
             "PLACEMENT_PORT",
             "PLACEMENT_HEALTH_PORT",
@@ -121,6 +123,7 @@ impl Stack {
             lines,
             base_url: format!("http://127.0.0.1:{app_port}"),
             order_store_redis_port,
+            dapr_grpc_port,
             http: reqwest::Client::new(),
         };
         stack.wait_until_ready();
