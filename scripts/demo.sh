@@ -9,9 +9,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/order-outbox-demo.XXXXXX")
 log="$work/stack.log"
 stack_pid=""
+keep=0
 
 fail() {
   echo "demo failed: $*" >&2
+  keep=1
   echo "--- last lines of the stack's log ($log) ---" >&2
   tail -n 40 "$log" >&2 || true
   exit 1
@@ -21,6 +23,12 @@ cleanup() {
   if [ -n "$stack_pid" ]; then
     kill -TERM "$stack_pid" 2>/dev/null || true
     wait "$stack_pid" 2>/dev/null || true
+  fi
+  # Keep the logs and data of a failed demo for a look; drop them otherwise.
+  if [ "$keep" = 1 ]; then
+    echo "logs and data kept in $work" >&2
+  else
+    rm -rf "$work"
   fi
 }
 trap cleanup EXIT
@@ -38,7 +46,9 @@ for var in APP_PORT REDIS_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT DAPR_INTERNAL_GRPC_
   SCHEDULER_HEALTH_PORT SCHEDULER_ETCD_CLIENT_PORT SCHEDULER_ETCD_PEER_PORT; do
   printf -v "$var" '%s' "$(free_port)"
 done
-export RUN_DIR="$work/stack" STACK_PARENT_PID=$$ LOG_FORMAT=text NO_COLOR=1
+# Debug for the subscriber only: it then logs each event's data as well.
+export RUN_DIR="$work/stack" STACK_PARENT_PID=$$ LOG_FORMAT=text \
+  RUST_LOG="info,order_outbox::api::events=debug"
 
 echo "starting the stack (logs: $log)"
 "$root/scripts/stack.sh" >"$log" 2>&1 &
@@ -83,8 +93,8 @@ echo "$stored"
 [ -n "$stored" ] || fail "nothing stored under order-outbox||$order_id"
 
 echo
-echo "received by the subscriber:"
-grep -a "order event received" "$log" | grep "order_id=$order_id"
+echo "received by the subscriber (attributes, then data):"
+grep -a -E "order event (received|data)" "$log" | grep "order_id=$order_id"
 
 echo
 echo "demo passed; stopping the stack"

@@ -27,8 +27,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${PLACEMENT_RAFT_PORT:=8201}"
 : "${SCHEDULER_PORT:=50006}"
 : "${SCHEDULER_HEALTH_PORT:=58081}"
-: "${SCHEDULER_ETCD_CLIENT_PORT:=2379}"
-: "${SCHEDULER_ETCD_PEER_PORT:=2380}"
+: "${SCHEDULER_ETCD_CLIENT_PORT:=52379}"
+: "${SCHEDULER_ETCD_PEER_PORT:=52380}"
 : "${DAPR_LOG_LEVEL:=info}"
 : "${RUN_DIR:=$root/.run/local}"
 : "${APP_BIN:=$root/target/debug/order-outbox}"
@@ -84,8 +84,8 @@ stop_all() {
   log "stopped everything"
 }
 trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# A requested stop (Ctrl-C, SIGTERM) is a normal end, not a failure.
+trap 'exit 0' INT TERM
 
 # wait_until <what> <command...>: polls the command until it succeeds, or
 # fails the start-up at the deadline.
@@ -130,7 +130,9 @@ start scheduler "$dapr_bin/scheduler" \
   --etcd-initial-cluster "dapr-scheduler-server-0=http://127.0.0.1:$SCHEDULER_ETCD_PEER_PORT"
 
 wait_until "redis :$REDIS_PORT" redis_up "$REDIS_PORT"
-wait_until "redis :$ORDER_STORE_REDIS_PORT" redis_up "$ORDER_STORE_REDIS_PORT"
+if [ "$ORDER_STORE_REDIS_PORT" != "$REDIS_PORT" ]; then
+  wait_until "order store redis :$ORDER_STORE_REDIS_PORT" redis_up "$ORDER_STORE_REDIS_PORT"
+fi
 wait_until placement http_ok "http://127.0.0.1:$PLACEMENT_HEALTH_PORT/healthz"
 wait_until scheduler http_ok "http://127.0.0.1:$SCHEDULER_HEALTH_PORT/healthz"
 
@@ -158,8 +160,8 @@ wait_until "order-outbox" http_ok "http://127.0.0.1:$APP_PORT/readyz"
 
 cat <<EOF
 $(log "all up")
-$(log "API      http://127.0.0.1:$APP_PORT/process-order-with-outbox")
-$(log "Swagger  http://localhost:$APP_PORT/docs")
+$(log "API      http://localhost:$APP_PORT/process-order-with-outbox")
+$(log "Swagger  http://localhost:$APP_PORT/docs/")
 $(log "try:     curl -i -X POST http://localhost:$APP_PORT/process-order-with-outbox -H 'Content-Type: application/json' -d '{\"orderId\": \"order001\", \"item\": \"DaprBook\", \"quantity\": 1}'")
 $(log "status:  curl http://localhost:$APP_PORT/workflows/order-order001")
 $(log "stored:  redis-cli -p $ORDER_STORE_REDIS_PORT HGET '$APP_ID||order001' data")

@@ -99,22 +99,24 @@ pub struct Order {
 
 impl Order {
     /// Parses an order from a JSON value, naming the first field that is
-    /// wrong. Fields are checked in wire order, unknown fields last.
+    /// wrong: unknown fields first, then the fields in wire order.
     pub fn parse(value: &Value) -> Result<Self, FieldError> {
         let Value::Object(fields) = value else {
             return Err(FieldError::new("body", "must be a JSON object"));
         };
 
-        let order_id = OrderId::parse(required_str(fields, "orderId")?)?;
-        let item = parse_item(required_str(fields, "item")?)?;
-        let quantity = parse_quantity(fields.get("quantity"))?;
-
+        // Unknown fields first: a misspelt `quantiy` is better named as
+        // itself than reported as a missing `quantity`.
         if let Some(unknown) = fields.keys().find(|k| !ORDER_FIELDS.contains(&k.as_str())) {
             return Err(FieldError::new(
                 unknown,
                 "is not a field of an order (allowed: orderId, item, quantity)",
             ));
         }
+
+        let order_id = OrderId::parse(required_str(fields, "orderId")?)?;
+        let item = parse_item(required_str(fields, "item")?)?;
+        let quantity = parse_quantity(fields.get("quantity"))?;
 
         Ok(Self {
             order_id,
@@ -272,6 +274,10 @@ mod tests {
         assert_eq!(
             field_of(json!({"orderId": "a", "item": "x", "quantity": 1, "price": 3})),
             "price"
+        );
+        assert_eq!(
+            field_of(json!({"orderId": "a", "item": "x", "quantiy": 1})),
+            "quantiy"
         );
     }
 
