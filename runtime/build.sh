@@ -47,7 +47,7 @@ dapr_dir=$(go list -m -f '{{.Dir}}' github.com/dapr/dapr)
 build() { # build <package> <output> [extra go build flags...]
   local pkg=$1 out=$2
   shift 2
-  go build -trimpath -ldflags "$ldflags" "$@" -o "$bin.tmp/$out" "github.com/dapr/dapr/cmd/$pkg"
+  go build -trimpath -buildvcs=false -ldflags "$ldflags" "$@" -o "$bin.tmp/$out" "github.com/dapr/dapr/cmd/$pkg"
 }
 
 build placement placement -mod=mod
