@@ -1,0 +1,867 @@
+"""The offline checks of the cluster files.
+
+Each check takes a `Repo` (and what else it compares against) and returns a
+list of problems, one readable line each; an empty list means it passed.
+The tests run every check on the repository, and again on a copy broken on
+purpose, to show that the check notices.
+"""
+
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
+
+import tilt
+from dapr_module import DaprModule
+from repo import KUBERNETES_VERSION, WORKLOAD_KINDS, Doc, Repo, pod_spec, pod_template_metadata
+
+APP_ID_ANNOTATION = "dapr.io/app-id"
+DAPR_RESOURCE = "dapr"
+
+
+def tool(name: str) -> str:
+    """A tool installed next to the Python running the checks (the
+    virtualenv of scripts/setup.sh --checks), else from PATH."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install tests/k8s/requirements.txt")
+    return found
+
+
+def run_tool(args: list[str], cwd: Path) -> list[str]:
+    """Runs a linter; its output lines are the problems when it fails."""
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    if result.returncode == 0:
+        return []
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return lines or [f"{args[0]} exited with {result.returncode}"]
+
+
+# --- Schemas ------------------------------------------------------------------
+
+
+def check_k8s_schemas(repo: Repo, version: str = KUBERNETES_VERSION) -> list[str]:
+    """Every object under k8s/ validates against the Kubernetes schemas of
+    `version`, unknown fields rejected."""
+    problems = []
+    if not repo.manifests:
+        problems.append("no Kubernetes objects under k8s/")
+    for doc in repo.manifests:
+        try:
+            kubernetes_validate.validate(doc.body, version, strict=True)
+        except ValidationError as error:
+            path = ".".join(str(p) for p in error.path)
+            problems.append(f"{doc}: {path}: {error.message}")
+        except SchemaNotFoundError as error:
+            problems.append(f"{doc}: {error.message}")
+    return problems
+
+
+def check_dapr_schemas(repo: Repo, dapr: DaprModule) -> list[str]:
+    """Every Dapr resource in components/ validates against the CRD schema of
+    the pinned Dapr release, unknown fields rejected."""
+    problems = []
+    if not repo.dapr_resources:
+        problems.append("no Dapr resources under components/")
+    for doc in repo.dapr_resources:
+        schema = dapr.schemas.get((doc.body.get("apiVersion"), doc.kind))
+        if schema is None:
+            problems.append(f"{doc}: no Dapr CRD serves {doc.body.get('apiVersion')} {doc.kind}")
+            continue
+        validator = jsonschema.Draft202012Validator(schema)
+        for error in sorted(validator.iter_errors(doc.body), key=lambda e: list(e.path)):
+            path = ".".join(str(p) for p in error.path)
+            problems.append(f"{doc}: {path}: {error.message}")
+    return problems
+
+
+def check_kind_config(repo: Repo, kindconfig: Path, version: str = KUBERNETES_VERSION) -> list[str]:
+    """The kind config decodes strictly into kind's own types and runs the
+    node image of the Kubernetes version the manifests are checked against."""
+    files = repo.kind_config_files
+    if len(files) != 1:
+        return [f"want one kind cluster config under k8s/, found {len(files)}"]
+    result = subprocess.run([str(kindconfig), str(files[0])], capture_output=True, text=True)
+    if result.returncode != 0:
+        return result.stderr.strip().splitlines()
+    cluster = json.loads(result.stdout)
+    problems = []
+    for node in cluster.get("nodes") or [{}]:
+        image = node.get("image", "")
+        if not image.startswith(f"kindest/node:v{version}@sha256:"):
+            problems.append(
+                f"{files[0].name}: node image {image!r} is not kindest/node:v{version} "
+                "pinned by digest"
+            )
+    return problems
+
+
+def kind_port_mappings(repo: Repo, kindconfig: Path) -> list[dict]:
+    result = subprocess.run(
+        [str(kindconfig)] + [str(p) for p in repo.kind_config_files],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cluster = json.loads(result.stdout)
+    return [m for node in cluster.get("nodes") or [] for m in node.get("extraPortMappings") or []]
+
+
+# --- Linters ------------------------------------------------------------------
+
+
+def check_yamllint(repo: Repo) -> list[str]:
+    """yamllint, with the repository's .yamllint, on every YAML file that is
+    not git-ignored; warnings count."""
+    return run_tool([tool("yamllint"), "--strict", "--format", "parsable", "."], cwd=repo.root)
+
+
+def yamllint_files(repo: Repo) -> list[str]:
+    out = subprocess.run(
+        [tool("yamllint"), "--list-files", "."],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted(line.removeprefix("./") for line in out.stdout.splitlines())
+
+
+def check_hadolint(repo: Repo) -> list[str]:
+    return run_tool([tool("hadolint"), "--no-color", "Dockerfile"], cwd=repo.root)
+
+
+def check_shellcheck(repo: Repo) -> list[str]:
+    scripts = sorted(str(p.relative_to(repo.root)) for p in repo.path("k8s").glob("*.sh"))
+    return run_tool([tool("shellcheck"), *scripts], cwd=repo.root) if scripts else []
+
+
+# --- The Tiltfile ---------------------------------------------------------------
+
+
+def check_tiltfile(repo: Repo, run: tilt.TiltRun) -> list[str]:
+    """What the Tiltfile names exists, and its resources fit together."""
+    resources = run.resources
+    problems = run.problems + run.grouping_problems
+
+    if not any(args["contexts"] == run.context for args in run.called("allow_k8s_contexts")):
+        problems.append("allow_k8s_contexts() is not given the kind context")
+
+    for path in referenced_files(run):
+        if not path.exists():
+            problems.append(f"names {path.relative_to(repo.root)}, which does not exist")
+
+    for name, resource in resources.items():
+        if name == "uncategorized":
+            problems.append(
+                "objects no resource claims (Tilt's 'uncategorized'): "
+                + ", ".join(str(d) for d in resource.objects)
+            )
+            continue
+        for dep in resource.resource_deps:
+            if dep not in resources:
+                problems.append(f"resource {name!r} depends on {dep!r}, which is not a resource")
+        if not resource.labels:
+            problems.append(f"resource {name!r} has no label")
+
+    used = {c.get("image", "").split(":")[0] for d in run.objects for c in tilt.containers(d)}
+    for image in run.images:
+        if image not in used:
+            problems.append(f"image {image!r} is built but no workload runs it")
+    return problems
+
+
+def referenced_files(run: tilt.TiltRun) -> list[Path]:
+    paths = list(run.yaml_files)
+    for args in run.called("docker_build"):
+        context = run.resolve(args["context"])
+        paths += [context, context / args.get("dockerfile", "Dockerfile")]
+    for args in run.called("k8s_custom_deploy"):
+        deps = args["deps"] if isinstance(args["deps"], list) else [args["deps"]]
+        paths += [run.resolve(d) for d in deps]
+        for cmd in (args["apply_cmd"], args["delete_cmd"]):
+            if isinstance(cmd, list) and len(cmd) > 1 and cmd[0] in ("bash", "sh"):
+                paths.append(run.resolve(cmd[1]))
+    for name, key in (
+        ("read_file", "file_path"),
+        ("read_yaml", "path"),
+        ("watch_file", "file_path"),
+    ):
+        paths += [
+            run.resolve(args[key]) for args in run.called(name) if args.get("default") is None
+        ]
+    return paths
+
+
+def check_no_load(repo: Repo) -> list[str]:
+    """The Tiltfile loads no other file: an `ext://` extension is fetched from
+    the network the first time the Tiltfile loads."""
+    ast = tilt.parse(repo.path("Tiltfile"))
+    return [
+        f"Tiltfile: load({load.module_id!r}): use Tilt's builtins, not extensions"
+        for load in ast.loads()
+    ]
+
+
+def check_context_guard(repo: Repo) -> list[str]:
+    """The Tiltfile refuses a context that is not a kind cluster's."""
+    try:
+        tilt.evaluate(repo.path("Tiltfile"), context="gke_company_europe-west1_prod")
+    except tilt.TiltfileFailed:
+        return []
+    return [
+        "the Tiltfile loads with context 'gke_company_europe-west1_prod': it must fail() "
+        "unless the context starts with 'kind-'"
+    ]
+
+
+def helm_install(args: dict) -> dict:
+    """The Helm release a k8s_custom_deploy installs through k8s/helm-release.sh:
+    namespace, release, chart and flags (`--flag value` or `--flag=value`)."""
+    cmd = list(args["apply_cmd"])
+    if "install" not in cmd:
+        return {}
+    i = cmd.index("install")
+    namespace, release, chart = cmd[i + 1 : i + 4]
+    flags: dict[str, list[str]] = {}
+    rest = cmd[i + 4 :]
+    while rest:
+        word = rest.pop(0)
+        if "=" in word:
+            key, value = word.split("=", 1)
+        else:
+            key, value = word, rest.pop(0) if rest else ""
+        flags.setdefault(key, []).append(value)
+    return {"namespace": namespace, "release": release, "chart": chart, "flags": flags}
+
+
+def duration_seconds(value: str) -> int:
+    total = 0
+    for number, unit in re.findall(r"(\d+)([hms])", value):
+        total += int(number) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return total
+
+
+def check_dapr_install(repo: Repo, run: tilt.TiltRun, dapr: DaprModule) -> list[str]:
+    """The `dapr` resource installs the pinned Dapr chart with values the
+    chart has, and `tilt down` removes it with its CRDs."""
+    deploys = {args["name"]: args for args in run.called("k8s_custom_deploy")}
+    if DAPR_RESOURCE not in deploys:
+        return [f"no k8s_custom_deploy named {DAPR_RESOURCE!r} installs the Dapr control plane"]
+    args = deploys[DAPR_RESOURCE]
+    release = helm_install(args)
+    if not release or release["chart"] != "dapr":
+        return [f"{DAPR_RESOURCE!r} does not install the chart 'dapr' through k8s/helm-release.sh"]
+    flags = release["flags"]
+    problems = []
+
+    versions = flags.get("--version", [])
+    if versions != [repo.dapr_version]:
+        problems.append(
+            f"Dapr chart version {versions} is not runtime/go.mod's {repo.dapr_version}"
+        )
+    if release["namespace"] != "dapr-system":
+        problems.append(f"Dapr goes to namespace {release['namespace']!r}, not dapr-system")
+
+    for setting in flags.get("--set", []):
+        key = setting.split("=", 1)[0]
+        node = dapr.chart_values
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                problems.append(
+                    f"--set {key}: the Dapr {repo.dapr_version} chart has no such value"
+                )
+                break
+            node = node[part]
+    if "dapr_scheduler.cluster.inMemoryStorage=true" not in flags.get("--set", []):
+        problems.append(
+            "the scheduler does not use in-memory storage (three 16Gi volumes on a laptop)"
+        )
+
+    upsert = [a.get("k8s_upsert_timeout_secs") for a in run.called("update_settings")]
+    helm_timeout = duration_seconds((flags.get("--timeout") or ["5m"])[-1])
+    if not upsert or not upsert[-1] or upsert[-1] <= helm_timeout:
+        problems.append(
+            f"Tilt's k8s_upsert_timeout_secs {upsert} must exceed Helm's --timeout "
+            f"({helm_timeout}s), or Tilt kills the install it waits for"
+        )
+
+    delete = list(args["delete_cmd"])
+    selector = delete[delete.index("--crds") + 1] if "--crds" in delete[:-1] else None
+    if selector is None:
+        problems.append("the delete command leaves Dapr's CRDs behind (no --crds selector)")
+    else:
+        key, _, value = selector.partition("=")
+        missed = [
+            c["metadata"]["name"]
+            for c in dapr.crds
+            if (c["metadata"].get("labels") or {}).get(key) != value
+        ]
+        if missed:
+            problems.append(f"--crds {selector} misses the chart's CRDs {missed}")
+    return problems
+
+
+def check_tilt_order(repo: Repo, run: tilt.TiltRun) -> list[str]:
+    """Dapr resources wait for the control plane; the app waits for the
+    control plane, the Dapr resources and Redis; every file in components/
+    is applied as it is."""
+    resources = run.resources
+    problems = []
+
+    applied = set(run.yaml_files)
+    for path in repo.component_files:
+        if path.resolve() not in applied:
+            problems.append(f"components/{path.name} is not applied by the Tiltfile")
+
+    def owner(doc_filter) -> set[str]:
+        return {name for name, r in resources.items() if any(doc_filter(d) for d in r.objects)}
+
+    dapr_holders = owner(lambda d: d.body.get("apiVersion", "").startswith("dapr.io/"))
+    for name in dapr_holders:
+        if DAPR_RESOURCE not in resources[name].resource_deps:
+            problems.append(
+                f"resource {name!r} applies Dapr resources without waiting for "
+                f"{DAPR_RESOURCE!r} (their CRDs)"
+            )
+
+    app_names = owner(
+        lambda d: (
+            d.kind in WORKLOAD_KINDS
+            and pod_template_metadata(d).get("annotations", {}).get("dapr.io/enabled") == "true"
+        )
+    )
+    redis_names = owner(lambda d: d.kind == "Service" and d.name in redis_hosts(repo))
+    for name in app_names:
+        deps = set(resources[name].resource_deps)
+        for needed in {DAPR_RESOURCE} | dapr_holders | redis_names:
+            if needed not in deps:
+                problems.append(f"resource {name!r} (a Dapr app) does not wait for {needed!r}")
+    if not app_names:
+        problems.append("no Tilt resource runs a Dapr-enabled workload")
+    return problems
+
+
+# --- Cross-checks ---------------------------------------------------------------
+
+
+def dapr_env(annotation: str) -> dict[str, str]:
+    """The `dapr.io/env` list the way the sidecar injector splits it: at each
+    comma followed by `NAME=`, so a value may itself contain commas."""
+    parts = re.split(r",\s*(?=[A-Za-z_][A-Za-z0-9_]*=)", annotation.strip())
+    env = {}
+    for part in parts:
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            env[name] = value
+    return env
+
+
+def redis_hosts(repo: Repo) -> set[str]:
+    hosts = set()
+    for doc in repo.dapr_enabled_workloads():
+        env = dapr_env(pod_template_metadata(doc).get("annotations", {}).get("dapr.io/env", ""))
+        hosts |= {value.split(":")[0] for value in env.values()}
+    return hosts
+
+
+def service_port(service: Doc, port: int) -> dict | None:
+    return next((p for p in service.body["spec"].get("ports", []) if p.get("port") == port), None)
+
+
+def container_port(container: dict, ref) -> int | None:
+    """A probe's or Service's port (a number or a port name) as a number."""
+    if isinstance(ref, int):
+        return ref
+    return next(
+        (p["containerPort"] for p in container.get("ports", []) if p.get("name") == ref), None
+    )
+
+
+def selected_workloads(repo: Repo, service: Doc) -> list[Doc]:
+    selector = service.body["spec"].get("selector") or {}
+    return [
+        d
+        for d in repo.manifests
+        if d.kind in WORKLOAD_KINDS
+        and selector
+        and all(
+            (pod_template_metadata(d).get("labels") or {}).get(k) == v for k, v in selector.items()
+        )
+    ]
+
+
+def app_container(repo: Repo, run: tilt.TiltRun) -> tuple[Doc, dict] | None:
+    """The Dapr-enabled workload's container that runs the image Tilt builds."""
+    for doc in repo.dapr_enabled_workloads():
+        for container in tilt.containers(doc):
+            if container.get("image", "").split(":")[0] in run.images:
+                return doc, container
+    return None
+
+
+def check_ports(repo: Repo, run: tilt.TiltRun, kind_mappings: list[dict]) -> list[str]:
+    """One app port: APP_PORT = containerPort = dapr.io/app-port = the
+    Service's targetPort = the Dockerfile's EXPOSE and APP_PORT; the Service's
+    NodePort is mapped by kind to the same host port the Tiltfile links to;
+    the probes reach the app's health routes on that port."""
+    found = app_container(repo, run)
+    if not found:
+        return ["no Dapr-enabled workload runs the image the Tiltfile builds"]
+    doc, container = found
+    annotations = pod_template_metadata(doc).get("annotations", {})
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    ports = {
+        "APP_PORT env": env.get("APP_PORT"),
+        "dapr.io/app-port": annotations.get("dapr.io/app-port"),
+        "containerPort": [str(p["containerPort"]) for p in container.get("ports", [])],
+    }
+    problems = []
+    app_port = ports["APP_PORT env"]
+    if app_port is None:
+        return [f"{doc}: container {container['name']!r} does not set APP_PORT"]
+    if ports["dapr.io/app-port"] != app_port:
+        problems.append(
+            f"{doc}: dapr.io/app-port {ports['dapr.io/app-port']} != APP_PORT {app_port}"
+        )
+    if ports["containerPort"] != [app_port]:
+        problems.append(f"{doc}: container ports {ports['containerPort']} != [APP_PORT {app_port}]")
+    if env.get("APP_HOST") not in (None, "0.0.0.0"):
+        problems.append(
+            f"{doc}: APP_HOST {env['APP_HOST']} is not 0.0.0.0; the sidecar and the "
+            "kubelet could not reach the app"
+        )
+
+    for instruction, arguments in repo.dockerfile:
+        if instruction == "EXPOSE" and arguments.split("/")[0] != app_port:
+            problems.append(f"Dockerfile: EXPOSE {arguments} != APP_PORT {app_port}")
+        if instruction == "ENV" and (m := re.search(r"\bAPP_PORT=(\d+)", arguments)):
+            if m.group(1) != app_port:
+                problems.append(f"Dockerfile: ENV APP_PORT={m.group(1)} != {app_port}")
+
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = (container.get(probe) or {}).get("httpGet") or {}
+        if get.get("path") != path or str(container_port(container, get.get("port"))) != app_port:
+            problems.append(f"{doc}: {probe} is not GET {path} on the app port {app_port}")
+
+    services = [s for s in repo.manifests_of("Service") if doc in selected_workloads(repo, s)]
+    if not services:
+        problems.append(f"{doc}: no Service selects its pods")
+    node_ports = set()
+    for service in services:
+        for port in service.body["spec"].get("ports", []):
+            target = container_port(container, port.get("targetPort", port.get("port")))
+            if str(target) != app_port:
+                problems.append(
+                    f"{service}: targetPort {port.get('targetPort')} is not the app port {app_port}"
+                )
+            if "nodePort" in port:
+                node_ports.add(port["nodePort"])
+    mapped = {m.get("containerPort"): m.get("hostPort") for m in kind_mappings}
+    if not node_ports:
+        problems.append(f"{doc}: no NodePort Service exposes it")
+    for node_port in node_ports:
+        if node_port not in mapped:
+            problems.append(f"NodePort {node_port} is not mapped to the host by the kind config")
+    host_ports = {mapped[p] for p in node_ports if p in mapped}
+    for args in run.called("link"):
+        m = re.match(r"https?://localhost:(\d+)", args["url"])
+        if m and int(m.group(1)) not in host_ports:
+            problems.append(
+                f"Tiltfile links to {args['url']}, but kind maps host ports "
+                f"{sorted(host_ports)} to the service"
+            )
+    return problems
+
+
+def check_dapr_annotations(repo: Repo, dapr: DaprModule) -> list[str]:
+    """Every dapr.io/* annotation is a key the sidecar injector knows, with a
+    string value; the sidecar gets its configuration and resources."""
+    problems = []
+    workloads = repo.dapr_enabled_workloads()
+    if not workloads:
+        problems.append('no workload under k8s/ has dapr.io/enabled: "true"')
+    for doc in repo.manifests:
+        for where, meta in (
+            ("metadata", doc.body.get("metadata") or {}),
+            ("pod template", pod_template_metadata(doc) if doc.kind in WORKLOAD_KINDS else {}),
+        ):
+            for key, value in (meta.get("annotations") or {}).items():
+                if not key.startswith("dapr.io/"):
+                    continue
+                if where == "metadata" and doc.kind in WORKLOAD_KINDS:
+                    problems.append(f"{doc}: {key} is on the {doc.kind}, not its pod template")
+                if key not in dapr.annotation_keys:
+                    problems.append(
+                        f"{doc}: {key} is not a dapr.io annotation of Dapr "
+                        f"(pkg/injector/annotations)"
+                    )
+                if not isinstance(value, str):
+                    problems.append(f"{doc}: {key} is {value!r}, not a string")
+    configs = {d.name for d in repo.dapr_of("Configuration")}
+    for doc in workloads:
+        annotations = pod_template_metadata(doc).get("annotations", {})
+        if annotations.get("dapr.io/config") not in configs:
+            problems.append(
+                f"{doc}: dapr.io/config {annotations.get('dapr.io/config')!r} is not "
+                f"a Configuration in components/ ({sorted(configs)})"
+            )
+        for key in (
+            "dapr.io/app-id",
+            "dapr.io/app-port",
+            "dapr.io/app-protocol",
+            "dapr.io/sidecar-cpu-request",
+            "dapr.io/sidecar-cpu-limit",
+            "dapr.io/sidecar-memory-request",
+            "dapr.io/sidecar-memory-limit",
+        ):
+            if key not in annotations:
+                problems.append(f"{doc}: {key} is not set")
+    return problems
+
+
+def check_dapr_env(repo: Repo) -> list[str]:
+    """Every variable a component reads with envRef is set on the sidecar by
+    dapr.io/env, as host:port of a Service under k8s/ that has that port
+    and selects a workload."""
+    problems = []
+    env_refs = {
+        item["envRef"]: doc
+        for doc in repo.dapr_of("Component")
+        for item in doc.body["spec"].get("metadata", [])
+        if "envRef" in item
+    }
+    for name, component in env_refs.items():
+        if name.upper().startswith("DAPR_") or name.upper() == "APP_API_TOKEN":
+            problems.append(
+                f"{component}: envRef {name}: daprd refuses to read DAPR_* and APP_API_TOKEN"
+            )
+    services = {s.name: s for s in repo.manifests_of("Service")}
+    for doc in repo.dapr_enabled_workloads():
+        env = dapr_env(pod_template_metadata(doc).get("annotations", {}).get("dapr.io/env", ""))
+        for name, component in env_refs.items():
+            if name not in env:
+                problems.append(f"{doc}: dapr.io/env does not set {name} ({component} reads it)")
+                continue
+            host, _, port = env[name].partition(":")
+            service = services.get(host)
+            if service is None:
+                problems.append(
+                    f"{doc}: dapr.io/env {name}={env[name]}: no Service {host!r} under k8s/"
+                )
+            elif not port.isdigit() or service_port(service, int(port)) is None:
+                problems.append(
+                    f"{doc}: dapr.io/env {name}={env[name]}: Service {host!r} has no port {port}"
+                )
+            elif not selected_workloads(repo, service):
+                problems.append(f"{service}: selects no workload under k8s/")
+    return problems
+
+
+def check_secrets(repo: Repo) -> list[str]:
+    """Every secretKeyRef of a component names a Secret under k8s/ that has
+    the key."""
+    problems = []
+    secrets = {}
+    for doc in repo.manifests_of("Secret"):
+        secrets[doc.name] = set(doc.body.get("stringData") or {}) | set(doc.body.get("data") or {})
+    for doc in repo.dapr_of("Component"):
+        for item in doc.body["spec"].get("metadata", []):
+            ref = item.get("secretKeyRef")
+            if not ref:
+                continue
+            key = ref.get("key", ref["name"])
+            if ref["name"] not in secrets:
+                problems.append(f"{doc}: secret {ref['name']!r} is not a Secret under k8s/")
+            elif key not in secrets[ref["name"]]:
+                problems.append(f"{doc}: Secret {ref['name']!r} has no key {key!r}")
+    return problems
+
+
+def check_names(repo: Repo) -> list[str]:
+    """The store, pub/sub, topic and route names in components/ are the
+    constants of src/settings.rs."""
+    consts = repo.settings_constants
+    problems = []
+    missing = [n for n in ("ORDER_STORE", "PUBSUB", "TOPIC", "EVENT_ROUTE") if n not in consts]
+    if missing:
+        return [f"src/settings.rs has no constant {', '.join(missing)}"]
+
+    components = {d.name: d for d in repo.dapr_of("Component")}
+    store = components.get(consts["ORDER_STORE"])
+    if store is None or not store.body["spec"]["type"].startswith("state."):
+        problems.append(
+            f"ORDER_STORE {consts['ORDER_STORE']!r} is not a state store in components/"
+        )
+    else:
+        meta = {m["name"]: m.get("value") for m in store.body["spec"].get("metadata", [])}
+        if meta.get("outboxPublishPubsub") != consts["PUBSUB"]:
+            problems.append(
+                f"{store}: outboxPublishPubsub {meta.get('outboxPublishPubsub')!r} "
+                f"!= PUBSUB {consts['PUBSUB']!r}"
+            )
+        if meta.get("outboxPublishTopic") != consts["TOPIC"]:
+            problems.append(
+                f"{store}: outboxPublishTopic {meta.get('outboxPublishTopic')!r} "
+                f"!= TOPIC {consts['TOPIC']!r}"
+            )
+    pubsub = components.get(consts["PUBSUB"])
+    if pubsub is None or not pubsub.body["spec"]["type"].startswith("pubsub."):
+        problems.append(f"PUBSUB {consts['PUBSUB']!r} is not a pub/sub in components/")
+
+    subscriptions = [
+        d for d in repo.dapr_of("Subscription") if d.body["spec"].get("topic") == consts["TOPIC"]
+    ]
+    if not subscriptions:
+        problems.append(f"no Subscription to TOPIC {consts['TOPIC']!r}")
+    for sub in subscriptions:
+        spec = sub.body["spec"]
+        route = (spec.get("routes") or {}).get("default", spec.get("route"))
+        if spec.get("pubsubname") != consts["PUBSUB"]:
+            problems.append(
+                f"{sub}: pubsubname {spec.get('pubsubname')!r} != PUBSUB {consts['PUBSUB']!r}"
+            )
+        if route != consts["EVENT_ROUTE"]:
+            problems.append(f"{sub}: route {route!r} != EVENT_ROUTE {consts['EVENT_ROUTE']!r}")
+
+    actor_stores = [
+        d
+        for d in components.values()
+        if any(
+            m["name"] == "actorStateStore" and str(m.get("value")).lower() == "true"
+            for m in d.body["spec"].get("metadata", [])
+        )
+    ]
+    if len(actor_stores) != 1:
+        problems.append(f"want exactly one actorStateStore component, found {len(actor_stores)}")
+    return problems
+
+
+def check_scopes(repo: Repo) -> list[str]:
+    """The app id is the one dapr.io/app-id, the service's APP_ID, and every
+    component, subscription and resiliency policy is scoped to it;
+    resiliency targets are components that exist."""
+    problems = []
+    ids = {
+        pod_template_metadata(d).get("annotations", {}).get(APP_ID_ANNOTATION)
+        for d in repo.dapr_enabled_workloads()
+    }
+    if len(ids) != 1 or None in ids:
+        return [f"want one dapr.io/app-id under k8s/, found {sorted(map(str, ids))}"]
+    app_id = ids.pop()
+    for doc in repo.dapr_enabled_workloads():
+        for container in tilt.containers(doc):
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if env.get("APP_ID", app_id) != app_id:
+                problems.append(
+                    f"{doc}: container {container['name']!r} has APP_ID "
+                    f"{env['APP_ID']!r}, not the app id {app_id!r}"
+                )
+    for doc in repo.dapr_resources:
+        if doc.kind not in ("Component", "Subscription", "Resiliency"):
+            continue
+        scopes = doc.body.get("scopes")
+        if not isinstance(scopes, list) or app_id not in scopes:
+            problems.append(f"{doc}: scopes {scopes!r} do not list the app id {app_id!r}")
+    components = {d.name for d in repo.dapr_of("Component")}
+    for doc in repo.dapr_of("Resiliency"):
+        targets = (doc.body["spec"].get("targets") or {}).get("components") or {}
+        for name in targets:
+            if name not in components:
+                problems.append(f"{doc}: targets component {name!r}, which is not in components/")
+    return problems
+
+
+def check_image(repo: Repo, run: tilt.TiltRun) -> list[str]:
+    """The Dapr-enabled workload runs the image the Tiltfile builds, never
+    pulled (Tilt loads it into kind)."""
+    found = app_container(repo, run)
+    if not found:
+        images = [c.get("image") for d in repo.dapr_enabled_workloads() for c in tilt.containers(d)]
+        return [
+            f"no Dapr-enabled workload runs an image the Tiltfile builds: workloads run "
+            f"{images}, the Tiltfile builds {run.images}"
+        ]
+    doc, container = found
+    if container.get("imagePullPolicy") == "Always":
+        return [f"{doc}: imagePullPolicy Always would pull the image Tilt loaded into kind"]
+    return []
+
+
+def check_hardening(repo: Repo) -> list[str]:
+    """Every container runs as non-root, read-only, without privilege
+    escalation or capabilities, with resource requests and limits and
+    probes; every object is labelled as part of order-outbox; selectors match
+    their pod templates."""
+    problems = []
+    for doc in repo.manifests:
+        labels = (doc.body.get("metadata") or {}).get("labels") or {}
+        if labels.get("app.kubernetes.io/part-of") != "order-outbox":
+            problems.append(f"{doc}: no label app.kubernetes.io/part-of: order-outbox")
+        spec = pod_spec(doc)
+        if spec is None:
+            continue
+        template_labels = pod_template_metadata(doc).get("labels") or {}
+        match = ((doc.body.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if any(template_labels.get(k) != v for k, v in match.items()):
+            problems.append(f"{doc}: selector {match} does not match its pod labels")
+        pod_security = spec.get("securityContext") or {}
+        for container in tilt.containers(doc):
+            where = f"{doc}: container {container['name']!r}"
+            security = container.get("securityContext") or {}
+            if not (security.get("runAsNonRoot") or pod_security.get("runAsNonRoot")):
+                problems.append(f"{where}: runAsNonRoot is not set")
+            if security.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: root filesystem is writable")
+            if security.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation is not false")
+            if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
+                problems.append(f"{where}: capabilities are not dropped (drop: [ALL])")
+            resources = container.get("resources") or {}
+            for part in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if resource not in (resources.get(part) or {}):
+                        problems.append(f"{where}: no {resource} {part[:-1]}")
+            for probe in ("readinessProbe", "livenessProbe"):
+                if probe not in container:
+                    problems.append(f"{where}: no {probe}")
+    return problems
+
+
+def check_dockerfile(repo: Repo) -> list[str]:
+    """The build stage's Rust is rust-toolchain.toml's; the final stage runs
+    as a numeric non-root user; .dockerignore keeps what COPY needs."""
+    problems = []
+    froms = [args for instruction, args in repo.dockerfile if instruction == "FROM"]
+    rust = [f for f in froms if f.startswith("rust:")]
+    if not rust:
+        problems.append("Dockerfile: no stage FROM rust:<version>")
+    for image in rust:
+        tag = image.split()[0].split(":", 1)[1]
+        if not tag.startswith(f"{repo.rust_toolchain}-"):
+            problems.append(
+                f"Dockerfile: {image.split()[0]} is not rust-toolchain.toml's {repo.rust_toolchain}"
+            )
+    users = [args for instruction, args in repo.dockerfile if instruction == "USER"]
+    if not users or not re.fullmatch(r"[1-9]\d*(:\d+)?", users[-1]):
+        problems.append(
+            f"Dockerfile: the final USER {users[-1:] or None} is not a numeric non-root user"
+        )
+
+    patterns = [
+        line.strip()
+        for line in repo.text(".dockerignore").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    for instruction, args in repo.dockerfile:
+        if instruction != "COPY" or args.startswith("--from"):
+            continue
+        for source in args.split()[:-1]:
+            if dockerignored(patterns, source.rstrip("/")):
+                problems.append(
+                    f"Dockerfile: COPY {source}, but .dockerignore leaves it out "
+                    "of the build context"
+                )
+    return problems
+
+
+def dockerignored(patterns: list[str], path: str) -> bool:
+    """Whether .dockerignore `patterns` leave `path` out (the last matching
+    pattern decides; `!` keeps). Covers the patterns we use, not all of
+    Docker's syntax."""
+    ignored = False
+    for pattern in patterns:
+        keep = pattern.startswith("!")
+        pattern = pattern.lstrip("!").rstrip("/")
+        if fnmatch.fnmatch(path, pattern) or path.startswith(pattern + "/"):
+            ignored = not keep
+    return ignored
+
+
+# --- k8s/helm-release.sh ----------------------------------------------------------
+
+FAKE_TOOL = """#!/usr/bin/env bash
+# A stand-in for {name}: logs its arguments, answers like the real one.
+echo "{name} $*" >>"$FAKE_LOG"
+case "{name} $1 $2" in
+  "helm upgrade"*) echo "Release \\"$2\\" has been upgraded. Happy Helming!" ;;
+  "helm get manifest") printf 'apiVersion: v1\\nkind: ServiceAccount\\nmetadata:\\n  name: sa\\n' ;;
+  "helm status"*) exit "${{FAKE_STATUS:-0}}" ;;
+  "kubectl get"*) cat >/dev/null; printf 'apiVersion: v1\\nkind: List\\nitems: []\\n' ;;
+esac
+"""
+
+
+def check_helm_release(repo: Repo, workdir: Path) -> list[str]:
+    """k8s/helm-release.sh, run against stand-ins for helm and kubectl: install
+    passes the Tiltfile's flags to `helm upgrade --install --wait` and prints
+    only the objects' YAML on stdout (what Tilt parses); uninstall skips a
+    missing release and removes CRDs and the namespace when asked."""
+    bin_dir = workdir / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("helm", "kubectl"):
+        fake = bin_dir / name
+        fake.write_text(FAKE_TOOL.format(name=name))
+        fake.chmod(0o755)
+    log = workdir / "calls.log"
+    script = str(repo.path("k8s/helm-release.sh"))
+    problems = []
+
+    def run(*args, status=0):
+        log.write_text("")
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_LOG": str(log), "FAKE_STATUS": str(status)}
+        result = subprocess.run(["bash", script, *args], env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            problems.append(
+                f"helm-release.sh {' '.join(args)} exited {result.returncode}: "
+                f"{result.stderr.strip()}"
+            )
+        return result.stdout, log.read_text().splitlines()
+
+    stdout, calls = run(
+        "install", "dapr-system", "dapr", "dapr", "--version", "1.18.2", "--set=a.b=true"
+    )
+    upgrade = next((c.split() for c in calls if c.startswith("helm upgrade")), [])
+    for word in (
+        "dapr",
+        "--install",
+        "--wait",
+        "--create-namespace",
+        "--version",
+        "1.18.2",
+        "--set=a.b=true",
+    ):
+        if word not in upgrade:
+            problems.append(f"install: `helm upgrade` lacks {word} (it ran {' '.join(upgrade)})")
+    if "--namespace dapr-system" not in " ".join(upgrade):
+        problems.append("install: `helm upgrade` is not given --namespace dapr-system")
+    if stdout != "apiVersion: v1\nkind: List\nitems: []\n":
+        problems.append(f"install: stdout must be only the objects' YAML for Tilt, was {stdout!r}")
+
+    _, calls = run(
+        "uninstall", "dapr-system", "dapr", "--crds", "part-of=dapr", "--namespace", status=1
+    )
+    if any(c.startswith("helm uninstall") for c in calls):
+        problems.append("uninstall: runs `helm uninstall` for a release that is not there")
+    if not any(
+        c.startswith("kubectl delete customresourcedefinitions") and "part-of=dapr" in c
+        for c in calls
+    ):
+        problems.append("uninstall --crds: the CRDs are not deleted by selector")
+    if not any(c.startswith("kubectl delete namespace dapr-system") for c in calls):
+        problems.append("uninstall --namespace: the namespace is not deleted")
+
+    _, calls = run("uninstall", "dapr-system", "dapr-dashboard", status=0)
+    if not any(c.startswith("helm uninstall dapr-dashboard") for c in calls):
+        problems.append("uninstall: an installed release is not uninstalled")
+    if any(c.startswith("kubectl delete") for c in calls):
+        problems.append("uninstall without --crds/--namespace deletes more than the release")
+    return problems
