@@ -39,7 +39,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # has gone, writes fail (EPIPE) instead of killing the script before it
 # has stopped what it started.
 trap '' PIPE
-log() { printf '%-10s | %s\n' stack "$*" || true; }
+log() { printf '%-10s | %s\n' stack "$*" 2>/dev/null || true; }
 die() { log "error: $*"; exit 1; }
 
 command -v redis-server >/dev/null || die "redis-server not found; run scripts/setup.sh"
