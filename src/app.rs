@@ -18,8 +18,10 @@ use crate::settings::Settings;
 use crate::sidecar::{Sidecar, SidecarError};
 use crate::workflow::worker::{self, WorkflowDeps};
 
-/// How long in-flight requests and work items get after a shutdown signal.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+/// How long in-flight requests, then in-flight work items, get after a
+/// shutdown signal: both together stay within Kubernetes' default 30 s
+/// grace period.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -41,7 +41,8 @@ impl FieldError {
     }
 }
 
-/// An order id: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+/// An order id: 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting
+/// with a letter or digit (so never `.` or `..`, which URLs resolve away).
 ///
 /// The Redis state store keys state as `<app id>||<key>`, so `||` in a key
 /// would be ambiguous; the narrow alphabet rules that out and keeps the id
@@ -63,6 +64,8 @@ impl OrderId {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
             "may contain only ASCII letters, digits, `-`, `_` and `.`".to_owned()
+        } else if !raw.as_bytes()[0].is_ascii_alphanumeric() {
+            "must start with an ASCII letter or digit".to_owned()
         } else {
             return Ok(Self(raw.to_owned()));
         };

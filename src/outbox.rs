@@ -43,6 +43,8 @@ pub struct EventAttributes<'a> {
 pub enum OutboxError {
     #[error("the sidecar refused or failed the state call")]
     Sidecar(#[from] tonic::Status),
+    #[error("another order is stored under key {key:?}")]
+    OtherOrderStored { key: String },
     #[error("the stored value under key {key:?} is not an order")]
     CorruptValue {
         key: String,
@@ -90,10 +92,7 @@ pub fn order_transaction(
         ("outbox.projection".to_owned(), "true".to_owned()),
         ("contentType".to_owned(), "application/json".to_owned()),
     ]);
-    let published = match payload {
-        EventPayload::Order => order.to_json(),
-        EventPayload::Shaped => OrderCreated::from_order(order).to_json(),
-    };
+    let published = published_value(order, payload);
 
     ExecuteStateTransactionRequest {
         store_name: ORDER_STORE.to_owned(),
@@ -102,6 +101,14 @@ pub fn order_transaction(
             upsert(key, &published, projection),
         ],
         metadata: HashMap::new(),
+    }
+}
+
+/// What the event announcing `order` carries as `data`.
+pub fn published_value(order: &Order, payload: EventPayload) -> Value {
+    match payload {
+        EventPayload::Order => order.to_json(),
+        EventPayload::Shaped => OrderCreated::from_order(order).to_json(),
     }
 }
 
@@ -122,6 +129,15 @@ fn upsert(
     }
 }
 
+/// What [`OrderStore::save_and_publish`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// The transaction committed: the order is stored, its event queued.
+    Stored,
+    /// The same order was stored before, with its event; nothing was done.
+    AlreadyStored,
+}
+
 /// Orders in the `orderstatestore`, read and written through the sidecar.
 #[derive(Clone)]
 pub struct OrderStore {
@@ -139,13 +155,28 @@ impl OrderStore {
         }
     }
 
-    /// Stores `order` and publishes its event, atomically.
+    /// Stores `order` and publishes its event, atomically, unless it is
+    /// stored already.
     ///
-    /// Upserting the same order again is harmless for the state but
-    /// publishes another event: the outbox cannot tell a retry from a new
-    /// write, so delivery is at least once and the subscriber deduplicates
-    /// on the order id.
-    pub async fn save_and_publish(&self, order: &Order) -> Result<(), OutboxError> {
+    /// It reads first, for two reasons. A retried activity whose earlier
+    /// transaction did commit (its answer was lost) finds the order and
+    /// publishes no second event: the commit queued the event with it. And
+    /// while the store is unreachable, no transaction is attempted: Dapr
+    /// 1.18 publishes its internal outbox message before it writes, and the
+    /// relay then waits for a marker that never comes, holding one of the
+    /// pub/sub's delivery workers for good (see README, Known limits); a
+    /// failed read leaves nothing behind.
+    pub async fn save_and_publish(&self, order: &Order) -> Result<Saved, OutboxError> {
+        match self.get(&order.order_id).await? {
+            Some(stored) if stored == order.to_json() => return Ok(Saved::AlreadyStored),
+            Some(_) => {
+                return Err(OutboxError::OtherOrderStored {
+                    key: order.order_id.to_string(),
+                });
+            }
+            None => {}
+        }
+
         let attributes = EventAttributes {
             source: &self.app_id,
         };
@@ -154,7 +185,15 @@ impl OrderStore {
             .grpc()
             .execute_state_transaction(request)
             .await?;
-        Ok(())
+        Ok(Saved::Stored)
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    pub fn payload(&self) -> EventPayload {
+        self.payload
     }
 
     /// The order stored under `order_id`, if any.

@@ -43,14 +43,18 @@ pub struct Readiness {
     pub runtime_version: Option<String>,
     pub workflow_workers: i32,
     pub actor_host_ready: bool,
+    /// Whether the order store answered a read; filled in by the caller,
+    /// which knows the store.
+    pub order_store: bool,
 }
 
 impl Readiness {
-    /// Ready means an order posted now can be scheduled and run: the sidecar
-    /// answers, our workflow worker holds its stream, and the actor runtime
-    /// that hosts workflows has its placement table.
+    /// Ready means an order posted now can be scheduled and stored: the
+    /// sidecar answers, our workflow worker holds its stream, the actor
+    /// runtime that hosts workflows has its placement table, and the order
+    /// store answers.
     pub fn is_ready(&self) -> bool {
-        self.sidecar && self.workflow_workers > 0 && self.actor_host_ready
+        self.sidecar && self.workflow_workers > 0 && self.actor_host_ready && self.order_store
     }
 }
 
@@ -96,6 +100,7 @@ impl Sidecar {
                     runtime_version: Some(metadata.runtime_version),
                     workflow_workers: metadata.workflows.map_or(0, |w| w.connected_workers),
                     actor_host_ready: metadata.actor_runtime.is_some_and(|a| a.host_ready),
+                    order_store: false,
                 }
             }
             _ => Readiness {
@@ -103,6 +108,7 @@ impl Sidecar {
                 runtime_version: None,
                 workflow_workers: 0,
                 actor_host_ready: false,
+                order_store: false,
             },
         }
     }

@@ -56,6 +56,10 @@ pub enum ApiError {
     /// effect we cannot repeat, so retrying is safe.
     #[error("the Dapr sidecar is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 503: the request did not finish within the deadline; whether it had
+    /// an effect is unknown, and every route is safe to repeat.
+    #[error("the request did not finish in time")]
+    Timeout,
     /// 500: a bug or a corrupt stored value.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -74,7 +78,7 @@ impl ApiError {
             } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +130,15 @@ impl ApiError {
                 "sidecar_unavailable",
                 None,
                 "the Dapr sidecar is unavailable; the request can be retried".to_owned(),
+                true,
+            ),
+            Self::Timeout => (
+                "timeout",
+                None,
+                format!(
+                    "the request did not finish within {} s; it can be retried",
+                    super::REQUEST_DEADLINE.as_secs()
+                ),
                 true,
             ),
             Self::Internal(_) => ("internal", None, "internal error".to_owned(), false),

@@ -6,19 +6,24 @@
 //! policy redelivers, then the dead-letter topic takes it), `DROP` (it can
 //! never be handled; logged as a warning and not redelivered).
 //!
-//! Before acting, the subscriber checks that the order is stored: an event
-//! for an order that is not in the store is dropped, never handled.
+//! Before acting, the subscriber checks the event against the store: an
+//! event for an order that is not stored, or that is not what the stored
+//! order publishes, is dropped, never handled.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use cloudevents::event::{AttributesReader, Data, ExtensionValue};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::domain::OrderId;
+use super::error::ApiError;
+use crate::domain::{Order, OrderId};
+use crate::outbox::{OrderStore, published_value};
+use crate::settings::ORDER_CREATED_EVENT_TYPE;
 
 /// What the sidecar should do with the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -56,6 +61,42 @@ pub enum UnusableEvent {
     DataNotJson,
     #[error("data has no valid orderId: {0}")]
     NoOrderId(String),
+}
+
+/// Why an event does not announce the order in the store.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Mismatch {
+    #[error("the order is not stored")]
+    NotStored,
+    #[error("type {0:?} is not an order event")]
+    Type(String),
+    #[error("source {0:?} is not this service")]
+    Source(String),
+    #[error("data differs from what the stored order publishes")]
+    Data,
+}
+
+/// An event is handled only when it is what the outbox publishes for the
+/// order as stored: our type and source, and the data the stored order
+/// yields. Anything else (an event for an order that was not stored, one
+/// posted to this route by someone else) is dropped.
+pub fn check_against_store(
+    event: &OrderEvent,
+    stored: Option<&Value>,
+    store: &OrderStore,
+) -> Result<(), Mismatch> {
+    let stored = stored.ok_or(Mismatch::NotStored)?;
+    if event.event_type != ORDER_CREATED_EVENT_TYPE {
+        return Err(Mismatch::Type(event.event_type.clone()));
+    }
+    if event.source != store.app_id() {
+        return Err(Mismatch::Source(event.source.clone()));
+    }
+    let stored = Order::parse(stored).map_err(|_| Mismatch::Data)?;
+    if event.data != published_value(&stored, store.payload()) {
+        return Err(Mismatch::Data);
+    }
+    Ok(())
 }
 
 /// Parses the CloudEvent the sidecar delivers (structured JSON).
@@ -99,7 +140,11 @@ pub fn parse_order_event(body: &[u8]) -> Result<OrderEvent, UnusableEvent> {
     request_body(content = Object, content_type = "application/cloudevents+json",
         description = "A CloudEvent whose data is the order (or the shaped event)"),
     responses((status = 200, description = "What the sidecar should do", body = DeliveryReply)))]
-pub async fn order_event(State(state): State<AppState>, body: Bytes) -> Json<DeliveryReply> {
+pub async fn order_event(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<DeliveryReply>, ApiError> {
+    let body = body.map_err(|_| ApiError::BodyTooLarge)?;
     let status = match parse_order_event(&body) {
         Ok(event) => handle(&state, &event).await,
         Err(problem) => {
@@ -107,28 +152,29 @@ pub async fn order_event(State(state): State<AppState>, body: Bytes) -> Json<Del
             DeliveryStatus::Drop
         }
     };
-    Json(DeliveryReply { status })
+    Ok(Json(DeliveryReply { status }))
 }
 
 async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
     let span = tracing::Span::current();
     span.record("order_id", event.order_id.as_str());
 
-    match state.store.get(&event.order_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            tracing::warn!(
-                order_id = %event.order_id,
-                event_id = %event.id,
-                "order event dropped: the order is not stored"
-            );
-            return DeliveryStatus::Drop;
-        }
+    let stored = match state.store.get(&event.order_id).await {
+        Ok(stored) => stored,
         Err(error) => {
             let cause = crate::telemetry::error_chain(&error);
             tracing::warn!(order_id = %event.order_id, error = %cause, "order event to retry");
             return DeliveryStatus::Retry;
         }
+    };
+    if let Err(problem) = check_against_store(event, stored.as_ref(), &state.store) {
+        tracing::warn!(
+            order_id = %event.order_id,
+            event_id = %event.id,
+            %problem,
+            "order event dropped"
+        );
+        return DeliveryStatus::Drop;
     }
 
     tracing::info!(
@@ -200,6 +246,45 @@ mod tests {
         assert!(matches!(
             parse_order_event(&bad_id),
             Err(UnusableEvent::NoOrderId(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn only_what_the_stored_order_publishes_is_handled() {
+        let sidecar = crate::sidecar::Sidecar::connect_lazy("http://127.0.0.1:9", None)
+            .expect("valid endpoint");
+        let store = OrderStore::new(
+            sidecar,
+            "order-outbox".into(),
+            crate::outbox::EventPayload::Order,
+        );
+        let order = json!({"orderId": "order001", "item": "DaprBook", "quantity": 1});
+        let event =
+            parse_order_event(&delivered(order.clone(), "application/json")).expect("usable event");
+
+        assert_eq!(check_against_store(&event, Some(&order), &store), Ok(()));
+        assert_eq!(
+            check_against_store(&event, None, &store),
+            Err(Mismatch::NotStored)
+        );
+
+        let other = json!({"orderId": "order001", "item": "DaprBook", "quantity": 9});
+        assert_eq!(
+            check_against_store(&event, Some(&other), &store),
+            Err(Mismatch::Data)
+        );
+
+        let mut forged = event.clone();
+        forged.source = "evil".into();
+        assert!(matches!(
+            check_against_store(&forged, Some(&order), &store),
+            Err(Mismatch::Source(_))
+        ));
+        let mut forged = event;
+        forged.event_type = "order.deleted".into();
+        assert!(matches!(
+            check_against_store(&forged, Some(&order), &store),
+            Err(Mismatch::Type(_))
         ));
     }
 

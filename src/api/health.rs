@@ -6,7 +6,11 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::domain::OrderId;
 use crate::sidecar::Readiness;
+
+/// The key `/readyz` reads from the order store; it is never written.
+const READINESS_PROBE_KEY: &str = "readyz-probe";
 
 /// The process is up and serving HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "health",
@@ -15,13 +19,19 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// The sidecar answers, the workflow worker is connected and the actor
-/// runtime has its placement table.
+/// The sidecar answers, the workflow worker is connected, the actor runtime
+/// has its placement table and the order store answers a read.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready to take orders"),
     (status = 503, description = "Not ready; the body says which part is missing")))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let readiness = state.sidecar.readiness().await;
+    let mut readiness = state.sidecar.readiness().await;
+    if readiness.sidecar {
+        readiness.order_store = match OrderId::parse(READINESS_PROBE_KEY) {
+            Ok(key) => state.store.get(&key).await.is_ok(),
+            Err(_) => false,
+        };
+    }
     let status = if readiness.is_ready() {
         StatusCode::OK
     } else {

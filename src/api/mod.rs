@@ -13,10 +13,10 @@ pub mod workflows;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::outbox::OrderStore;
@@ -27,6 +27,9 @@ use error::ApiError;
 /// Largest request body we read. An order is a few hundred bytes; events
 /// from the sidecar are the order plus CloudEvent attributes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long a request may take, body upload included.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -58,12 +61,9 @@ pub fn router(state: AppState) -> Router {
 
     api.merge(docs::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(middleware::from_fn(request_deadline))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 tracing::info_span!(
                     "http",
                     http.request.method = %request.method(),
@@ -73,4 +73,28 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+}
+
+/// Ends a request that outlives [`REQUEST_DEADLINE`] (a hung sidecar, a
+/// client that never finishes its body) with the usual JSON error.
+async fn request_deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// A path parameter, or a 400 naming it (e.g. one that is not UTF-8).
+fn path_param(
+    param: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    name: &str,
+) -> Result<String, ApiError> {
+    param
+        .map(|axum::extract::Path(value)| value)
+        .map_err(|rejection| {
+            ApiError::InvalidPath(crate::domain::FieldError {
+                field: name.to_owned(),
+                problem: rejection.body_text(),
+            })
+        })
 }

@@ -4,13 +4,15 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dapr_durabletask::client::TaskHubGrpcClient;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -25,7 +27,7 @@ use crate::workflow::{self, ORDER_WORKFLOW};
 #[schema(example = json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}))]
 #[allow(dead_code, non_snake_case)]
 pub struct OrderBody {
-    /// 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+    /// 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit.
     orderId: String,
     /// 1 to 200 characters, not only spaces.
     item: String,
@@ -99,18 +101,13 @@ pub async fn process_order(
     let mut workflows = state.sidecar.workflows();
 
     if let Some(existing) = workflow::find_instance(&mut workflows, &instance_id).await? {
-        return duplicate(&order, &instance_id, existing.input.as_ref());
+        return duplicate(&mut workflows, &order, &instance_id, existing.input).await;
     }
     match workflow::schedule(&mut workflows, ORDER_WORKFLOW, &instance_id, &order).await {
         Ok(()) => {}
         // Another replica scheduled it between our look-up and our call.
         Err(workflow::ScheduleError::AlreadyExists) => {
-            let existing = workflow::find_instance(&mut workflows, &instance_id).await?;
-            return duplicate(
-                &order,
-                &instance_id,
-                existing.and_then(|e| e.input).as_ref(),
-            );
+            return duplicate(&mut workflows, &order, &instance_id, None).await;
         }
         Err(workflow::ScheduleError::Sidecar(error)) => return Err(error.into()),
     }
@@ -119,18 +116,40 @@ pub async fn process_order(
     Ok(accepted(StatusCode::ACCEPTED, &order, &instance_id, false))
 }
 
-fn duplicate(
+/// Answers a post of an order whose workflow instance exists: 200 when it
+/// was started with the same order, 409 when with another.
+///
+/// Right after another replica schedules the instance, the sidecar may not
+/// show it, or its input, yet: look again for a moment before answering,
+/// and answer 503 (retry is safe) rather than guess.
+async fn duplicate(
+    workflows: &mut TaskHubGrpcClient,
     order: &Order,
     instance_id: &str,
-    input: Option<&Value>,
+    mut input: Option<Value>,
 ) -> Result<Response, ApiError> {
-    if input != Some(&order.to_json()) {
-        return Err(ApiError::Conflict {
-            order_id: order.order_id.to_string(),
-        });
+    for delay_ms in [50, 100, 200, 400, 800] {
+        if input.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        input = workflow::find_instance(workflows, instance_id)
+            .await?
+            .and_then(|existing| existing.input);
     }
-    tracing::info!("order already accepted");
-    Ok(accepted(StatusCode::OK, order, instance_id, true))
+
+    match input {
+        Some(input) if input == order.to_json() => {
+            tracing::info!("order already accepted");
+            Ok(accepted(StatusCode::OK, order, instance_id, true))
+        }
+        Some(_) => Err(ApiError::Conflict {
+            order_id: order.order_id.to_string(),
+        }),
+        None => Err(ApiError::Unavailable(
+            "the order's workflow instance exists but its input is not readable yet".into(),
+        )),
+    }
 }
 
 fn accepted(status: StatusCode, order: &Order, instance_id: &str, already: bool) -> Response {
@@ -181,8 +200,9 @@ fn is_json(headers: &HeaderMap) -> bool {
     ))]
 pub async fn get_order(
     State(state): State<AppState>,
-    Path(order_id): Path<String>,
+    order_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let order_id = super::path_param(order_id, "orderId")?;
     let order_id = OrderId::parse(&order_id).map_err(ApiError::InvalidPath)?;
     tracing::Span::current().record("order_id", order_id.as_str());
     match state.store.get(&order_id).await? {

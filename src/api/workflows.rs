@@ -1,6 +1,7 @@
 //! `GET /workflows/{instance_id}`: a workflow instance's status.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use serde_json::Value;
@@ -45,8 +46,9 @@ pub struct FailureDetails {
     ))]
 pub async fn get_workflow(
     State(state): State<AppState>,
-    Path(instance_id): Path<String>,
+    instance_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<WorkflowStatus>, ApiError> {
+    let instance_id = super::path_param(instance_id, "instanceId")?;
     tracing::Span::current().record("instance_id", instance_id.as_str());
     let mut client = state.sidecar.workflows();
     let instance = match workflow::find_instance(&mut client, &instance_id).await {

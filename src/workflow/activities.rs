@@ -1,9 +1,8 @@
 //! The activities: the only workflow code with side effects.
 //!
 //! The engine delivers an activity at least once (a sidecar restart can run
-//! one again), so both are safe to repeat: validation has no effect, and
-//! repeating the transaction rewrites the same value (and publishes another
-//! event, which the subscriber deduplicates on the order id).
+//! one again), so both are safe to repeat: validation has no effect, and the
+//! outbox writer finds an order it already stored and does nothing more.
 
 use dapr::workflow::{ActivityContext, ActivityContextExt};
 use dapr_durabletask::api::DurableTaskError;
@@ -11,7 +10,7 @@ use dapr_durabletask::worker::ActivityResult;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Order;
-use crate::outbox::OrderStore;
+use crate::outbox::{OrderStore, Saved};
 use crate::settings::{ORDER_STORE, PUBSUB, TOPIC};
 
 /// What the outbox transaction did, reported in the workflow's output.
@@ -43,15 +42,21 @@ pub async fn save_order_and_publish_event(
 ) -> ActivityResult {
     let order: Order = ctx.get_input(input.as_deref())?;
 
-    if let Err(error) = store.save_and_publish(&order).await {
-        let cause = crate::telemetry::error_chain(&error);
-        tracing::warn!(order_id = %order.order_id, error = %cause, "outbox transaction failed");
-        return Err(DurableTaskError::Other(format!(
-            "outbox transaction on {ORDER_STORE} failed: {cause}"
-        )));
+    match store.save_and_publish(&order).await {
+        Ok(Saved::Stored) => {
+            tracing::info!(order_id = %order.order_id, "order stored and event queued by the outbox");
+        }
+        Ok(Saved::AlreadyStored) => {
+            tracing::info!(order_id = %order.order_id, "order already stored; its event went with it");
+        }
+        Err(error) => {
+            let cause = crate::telemetry::error_chain(&error);
+            tracing::warn!(order_id = %order.order_id, error = %cause, "outbox transaction failed");
+            return Err(DurableTaskError::Other(format!(
+                "outbox transaction on {ORDER_STORE} failed: {cause}"
+            )));
+        }
     }
-
-    tracing::info!(order_id = %order.order_id, "order stored and event queued by the outbox");
     let result = TransactionResult {
         state_store: ORDER_STORE.to_owned(),
         key: order.order_id.to_string(),

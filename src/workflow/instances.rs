@@ -1,5 +1,7 @@
 //! Scheduling and reading workflow instances through the sidecar.
 
+use std::time::Duration;
+
 use dapr_durabletask::api::{DurableTaskError, OrchestrationState, OrchestrationStatus};
 use dapr_durabletask::client::{NewOrchestrationOptions, TaskHubGrpcClient};
 use serde_json::Value;
@@ -23,11 +25,28 @@ pub enum ScheduleError {
 }
 
 /// The instance named `instance_id`, with its input and output, if any.
+///
+/// Reading an instance while the engine writes it can fail (seen on Dapr
+/// 1.18.2: "inbox key ... declared in metadata but missing from state
+/// store"), so a failure is retried a few times, briefly, before it counts.
 pub async fn find_instance(
     client: &mut TaskHubGrpcClient,
     instance_id: &str,
 ) -> Result<Option<Instance>, DurableTaskError> {
-    let Some(state) = client.get_orchestration_state(instance_id, true).await? else {
+    let mut delays = [25, 50, 100, 200].into_iter().map(Duration::from_millis);
+    let state = loop {
+        match client.get_orchestration_state(instance_id, true).await {
+            Ok(state) => break state,
+            Err(DurableTaskError::GrpcError(status)) if is_transient(status.code()) => {
+                match delays.next() {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => return Err(DurableTaskError::GrpcError(status)),
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    let Some(state) = state else {
         return Ok(None);
     };
     let parse = |raw: &Option<String>| raw.as_deref().and_then(|s| serde_json::from_str(s).ok());
@@ -36,6 +55,13 @@ pub async fn find_instance(
         output: parse(&state.serialized_output),
         state,
     }))
+}
+
+fn is_transient(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Unavailable
+    )
 }
 
 /// Schedules `workflow` for `order` under `instance_id`, refusing to

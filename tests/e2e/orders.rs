@@ -135,3 +135,49 @@ async fn docs_health_and_unknown_ids_answer_as_documented() {
     let (status, body) = stack.get_json("/orders/a%7C%7Cb").await;
     assert_eq!((status, body["field"].as_str()), (400, Some("orderId")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subscriber_drops_events_that_the_stored_order_did_not_publish() {
+    let stack = stack::shared();
+    let id = order_id("forged");
+    assert_eq!(stack.post_order(&order(&id)).await.0, 202);
+    stack.wait_for_events(&id, 1).await;
+
+    let forge = |source: &str, ty: &str, data: Value| {
+        json!({"specversion": "1.0", "id": format!("forged-{source}-{ty}"), "source": source,
+               "type": ty, "datacontenttype": "application/json", "data": data})
+    };
+    let forgeries = [
+        forge("evil", "order.created", order(&id)),
+        forge("order-outbox", "order.deleted", order(&id)),
+        forge(
+            "order-outbox",
+            "order.created",
+            json!({"orderId": id, "item": "x", "quantity": 9}),
+        ),
+        forge(
+            "order-outbox",
+            "order.created",
+            order(&order_id("forged-never-stored")),
+        ),
+    ];
+    for forgery in forgeries {
+        let reply: Value = stack
+            .http
+            .post(stack.url("/newOrderEvents"))
+            .header("content-type", "application/cloudevents+json")
+            .body(forgery.to_string())
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json reply");
+        assert_eq!(reply, json!({"status": "DROP"}), "{forgery}");
+    }
+    assert_eq!(
+        stack.received_events(&id).len(),
+        1,
+        "only the real event was handled"
+    );
+}
