@@ -281,9 +281,15 @@ def check_dapr_install(repo: Repo, run: tilt.TiltRun, dapr: DaprModule) -> list[
                 )
                 break
             node = node[part]
-    if "dapr_scheduler.cluster.inMemoryStorage=true" not in flags.get("--set", []):
+    # The 1.18 chart always runs three scheduler replicas. In-memory storage
+    # would leave a replaced pod unable to rejoin its two peers' etcd
+    # cluster, so a laptop gets small volumes instead of 16Gi ones.
+    sets = flags.get("--set", [])
+    if "dapr_scheduler.cluster.storageSize=1Gi" not in sets:
+        problems.append("the scheduler's volumes are not sized for a laptop (storageSize=1Gi)")
+    if any(s.startswith("dapr_scheduler.cluster.inMemoryStorage=true") for s in sets):
         problems.append(
-            "the scheduler does not use in-memory storage (three 16Gi volumes on a laptop)"
+            "in-memory scheduler storage: with three replicas a replaced pod cannot rejoin"
         )
 
     upsert = [a.get("k8s_upsert_timeout_secs") for a in run.called("update_settings")]

@@ -110,12 +110,21 @@ def test_a_chart_version_other_than_go_mods_is_reported(broken, dapr):
 def test_a_chart_value_the_chart_does_not_have_is_reported(broken, dapr):
     broken.edit(
         "Tiltfile",
-        '"dapr_scheduler.cluster.inMemoryStorage=true"',
-        '"dapr_scheduler.inMemoryStorage=true"',
+        '"dapr_scheduler.cluster.storageSize=1Gi"',
+        '"dapr_scheduler.storageSize=1Gi"',
     )
     assert_reports(
-        check_dapr_install(broken.repo, broken.tilt_run(), dapr), "dapr_scheduler.inMemoryStorage"
+        check_dapr_install(broken.repo, broken.tilt_run(), dapr), "dapr_scheduler.storageSize"
     )
+
+
+def test_in_memory_scheduler_storage_is_reported(broken, dapr):
+    broken.edit(
+        "Tiltfile",
+        '"dapr_scheduler.cluster.storageSize=1Gi"',
+        '"dapr_scheduler.cluster.inMemoryStorage=true"',
+    )
+    assert_reports(check_dapr_install(broken.repo, broken.tilt_run(), dapr), "rejoin")
 
 
 def test_a_tilt_timeout_shorter_than_helms_is_reported(broken, dapr):
