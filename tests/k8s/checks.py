@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
 import tilt
@@ -870,4 +871,265 @@ def check_helm_release(repo: Repo, workdir: Path) -> list[str]:
         problems.append("uninstall: an installed release is not uninstalled")
     if any(c.startswith("kubectl delete") for c in calls):
         problems.append("uninstall without --crds/--namespace deletes more than the release")
+    return problems
+
+
+# --- Component metadata, resiliency, annotation values, workloads -------------
+
+# Metadata names daprd itself reads from a component, whatever its type
+# (pkg/runtime/processor/state, pkg/outbox, pkg/components/state): the
+# outbox settings, the actor store flag, the key prefix strategy.
+DAPR_BUILTIN_METADATA = {
+    "outboxPublishPubsub",
+    "outboxPublishTopic",
+    "outboxPubsub",
+    "outboxDiscardWhenMissingState",
+    "actorStateStore",
+    "keyPrefix",
+}
+
+SLIM_COMPONENTS = "runtime/slim/components.go"
+
+
+def slim_components(repo: Repo) -> dict[str, str]:
+    """The component types the slim daprd registers (runtime/slim/
+    components.go), as `category.name` → the components-contrib package path
+    that implements it (e.g. "state.redis" → "state/redis")."""
+    source = repo.text(SLIM_COMPONENTS)
+    imports = dict(re.findall(r'^\s*(\w+)\s+"([^"]+)"', source, re.MULTILINE))
+    out = {}
+    for loader, ctor, names in re.findall(
+        r"(\w+)\.DefaultRegistry\.RegisterComponent\(\s*(\w+)\.\w+\s*,([^)]*)\)", source
+    ):
+        category = imports.get(loader, "").rsplit("/", 1)[-1]
+        package = imports.get(ctor, "").partition("github.com/dapr/components-contrib/")[2]
+        for name in re.findall(r'"([^"]+)"', names):
+            out[f"{category}.{name}"] = package
+    return out
+
+
+def contrib_metadata_names(metadata_yaml: Path) -> set[str]:
+    """Every metadata field a components-contrib `metadata.yaml` lists: under
+    `metadata`, `authenticationProfiles` and `builtinAuthenticationProfiles`."""
+    spec = yaml.safe_load(metadata_yaml.read_text()) or {}
+    fields = list(spec.get("metadata") or [])
+    for key in ("authenticationProfiles", "builtinAuthenticationProfiles"):
+        for profile in spec.get(key) or []:
+            fields += profile.get("metadata") or []
+    return {f["name"] for f in fields if isinstance(f, dict) and "name" in f}
+
+
+def check_component_metadata(repo: Repo, contrib: Path) -> list[str]:
+    """Every Component is a type the slim daprd registers, at version v1, and
+    names only metadata fields its components-contrib `metadata.yaml` lists
+    or daprd reads itself (a misspelt field is silently ignored by daprd)."""
+    problems = []
+    registered = slim_components(repo)
+    if not registered:
+        return [f"{SLIM_COMPONENTS}: no RegisterComponent call found"]
+    for doc in repo.dapr_of("Component"):
+        spec = doc.body.get("spec") or {}
+        kind = spec.get("type")
+        if kind not in registered:
+            problems.append(
+                f"{doc}: type {kind!r} is not registered by the slim daprd "
+                f"({SLIM_COMPONENTS}: {sorted(registered)})"
+            )
+            continue
+        if spec.get("version") != "v1":
+            problems.append(f"{doc}: version {spec.get('version')!r} is not v1")
+        metadata_yaml = contrib / registered[kind] / "metadata.yaml"
+        if not metadata_yaml.is_file():
+            problems.append(f"{doc}: no {metadata_yaml} to check its metadata against")
+            continue
+        known = contrib_metadata_names(metadata_yaml) | DAPR_BUILTIN_METADATA
+        for item in spec.get("metadata") or []:
+            name = item.get("name")
+            if name not in known:
+                problems.append(
+                    f"{doc}: metadata {name!r} is not a field of {kind} "
+                    f"(components-contrib {registered[kind]}/metadata.yaml) nor one daprd reads"
+                )
+    return problems
+
+
+GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+RETRY_POLICIES = {"constant", "exponential"}
+# target key → the spec.policies section its value names
+TARGET_POLICY_KINDS = {
+    "timeout": "timeouts",
+    "retry": "retries",
+    "circuitBreaker": "circuitBreakers",
+}
+
+
+def check_resiliency(repo: Repo) -> list[str]:
+    """Every policy a Resiliency target names exists under spec.policies of
+    its kind; retries are constant or exponential; durations parse as Go
+    durations."""
+    problems = []
+    for doc in repo.dapr_of("Resiliency"):
+        spec = doc.body.get("spec") or {}
+        policies = spec.get("policies") or {}
+
+        def duration(where: str, value) -> None:
+            if not isinstance(value, str) or not GO_DURATION.match(value):
+                problems.append(f"{doc}: {where} {value!r} is not a Go duration")
+
+        for name, value in (policies.get("timeouts") or {}).items():
+            duration(f"timeouts.{name}", value)
+        for name, retry in (policies.get("retries") or {}).items():
+            retry = retry or {}
+            if retry.get("policy") not in RETRY_POLICIES:
+                problems.append(
+                    f"{doc}: retries.{name} policy {retry.get('policy')!r} is not "
+                    f"{' or '.join(sorted(RETRY_POLICIES))}"
+                )
+            for field in ("duration", "maxInterval"):
+                if field in retry:
+                    duration(f"retries.{name}.{field}", retry[field])
+        for name, breaker in (policies.get("circuitBreakers") or {}).items():
+            for field in ("interval", "timeout"):
+                if field in (breaker or {}):
+                    duration(f"circuitBreakers.{name}.{field}", breaker[field])
+
+        def refs(node, path: str):
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in TARGET_POLICY_KINDS and isinstance(value, str):
+                        yield f"{path}.{key}", key, value
+                    else:
+                        yield from refs(value, f"{path}.{key}")
+
+        for where, key, name in refs(spec.get("targets") or {}, "targets"):
+            section = TARGET_POLICY_KINDS[key]
+            if name not in (policies.get(section) or {}) and not name.startswith("DaprBuiltIn"):
+                problems.append(f"{doc}: {where} names {name!r}, not a policy in {section}")
+    return problems
+
+
+QUANTITY = re.compile(
+    r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$"
+)
+QUANTITY_SUFFIX = {
+    "": 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "P": 1e15, "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+    "Pi": 2**50, "Ei": 2**60,
+}  # fmt: skip
+
+
+def quantity(value) -> float | None:
+    """A Kubernetes resource quantity as a number, or None if it is not one."""
+    m = QUANTITY.match(str(value))
+    if not m:
+        return None
+    number, suffix = float(m.group(1)), m.group(2) or ""
+    if suffix[:1] in ("e", "E") and suffix not in QUANTITY_SUFFIX:
+        return number * 10 ** int(suffix[1:])
+    return number * QUANTITY_SUFFIX[suffix]
+
+
+APP_PROTOCOLS = {"http", "grpc", "https", "grpcs", "h2c"}
+LOG_LEVELS = {"debug", "info", "warn", "error", "fatal"}
+
+
+def check_dapr_annotation_values(repo: Repo) -> list[str]:
+    """The dapr.io annotations with a fixed vocabulary or a quantity have a
+    value the injector accepts; each sidecar limit is at least its request."""
+    problems = []
+    for doc in repo.dapr_enabled_workloads():
+        annotations = pod_template_metadata(doc).get("annotations") or {}
+        for key, allowed in (
+            ("dapr.io/app-protocol", APP_PROTOCOLS),
+            ("dapr.io/log-level", LOG_LEVELS),
+        ):
+            if key in annotations and annotations[key] not in allowed:
+                problems.append(
+                    f"{doc}: {key} {annotations[key]!r} is not one of {sorted(allowed)}"
+                )
+        for key in ("dapr.io/max-body-size", "dapr.io/read-buffer-size"):
+            if key in annotations and quantity(annotations[key]) is None:
+                problems.append(f"{doc}: {key} {annotations[key]!r} is not a quantity (e.g. 4Mi)")
+        for resource in ("cpu", "memory"):
+            values = {}
+            for part in ("request", "limit"):
+                key = f"dapr.io/sidecar-{resource}-{part}"
+                if key in annotations:
+                    values[part] = quantity(annotations[key])
+                    if values[part] is None:
+                        problems.append(
+                            f"{doc}: {key} {annotations[key]!r} is not a Kubernetes quantity"
+                        )
+            if None not in values.values() and len(values) == 2:
+                if values["limit"] < values["request"]:
+                    problems.append(
+                        f"{doc}: dapr.io/sidecar-{resource}-limit is below its request"
+                    )
+    return problems
+
+
+def check_workloads(repo: Repo, run: tilt.TiltRun) -> list[str]:
+    """In every container of every workload: env secretKeyRefs name a Secret
+    and key under k8s/; named probe ports are container ports; images other
+    than the ones Tilt builds carry a tag other than latest (or a digest); no
+    container is called daprd (the injector's); runAsNonRoot never runs as
+    uid 0. Services' named targetPorts are ports of the pods they select."""
+    problems = []
+    secrets = {
+        d.name: set(d.body.get("stringData") or {}) | set(d.body.get("data") or {})
+        for d in repo.manifests_of("Secret")
+    }
+    built = set(run.images)
+    for doc in repo.manifests:
+        spec = pod_spec(doc)
+        if spec is None:
+            continue
+        pod_security = spec.get("securityContext") or {}
+        for container in tilt.containers(doc):
+            where = f"{doc}: container {container.get('name')!r}"
+            if container.get("name") == "daprd":
+                problems.append(f"{where}: daprd is the name of the sidecar the injector adds")
+            for env in container.get("env") or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if not ref:
+                    continue
+                if ref.get("name") not in secrets:
+                    problems.append(
+                        f"{where}: env {env['name']}: secret {ref.get('name')!r} is not a "
+                        "Secret under k8s/"
+                    )
+                elif ref.get("key") not in secrets[ref["name"]]:
+                    problems.append(
+                        f"{where}: env {env['name']}: Secret {ref['name']!r} has no key "
+                        f"{ref.get('key')!r}"
+                    )
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                handler = container.get(probe) or {}
+                for kind in ("httpGet", "tcpSocket", "grpc"):
+                    port = (handler.get(kind) or {}).get("port")
+                    if isinstance(port, str) and container_port(container, port) is None:
+                        problems.append(f"{where}: {probe} port {port!r} is not a container port")
+            image = container.get("image", "")
+            if image not in built:
+                name, _, digest = image.partition("@")
+                tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+                if not digest and tag in ("", "latest"):
+                    problems.append(
+                        f"{where}: image {image!r} is not pinned to a tag other than latest"
+                    )
+            security = container.get("securityContext") or {}
+            non_root = security.get("runAsNonRoot", pod_security.get("runAsNonRoot"))
+            user = security.get("runAsUser", pod_security.get("runAsUser"))
+            if non_root is True and user == 0:
+                problems.append(f"{where}: runAsNonRoot with runAsUser 0 never starts")
+    for service in repo.manifests_of("Service"):
+        for port in service.body["spec"].get("ports") or []:
+            target = port.get("targetPort")
+            if not isinstance(target, str):
+                continue
+            for doc in selected_workloads(repo, service):
+                if all(container_port(c, target) is None for c in tilt.containers(doc)):
+                    problems.append(
+                        f"{service}: targetPort {target!r} is not a container port of {doc}"
+                    )
     return problems

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import tilt
-from dapr_module import DaprModule, module_dir
+from dapr_module import DaprModule, contrib_dir, module_dir
 from faults import Broken
 from repo import ROOT, Repo
 
@@ -28,6 +28,12 @@ def tilt_run() -> tilt.TiltRun:
 @pytest.fixture(scope="session")
 def dapr() -> DaprModule:
     return DaprModule(module_dir())
+
+
+@pytest.fixture(scope="session")
+def contrib() -> Path:
+    """The components-contrib module directory runtime/go.mod resolves."""
+    return contrib_dir()
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,28 @@ def module_dir(runtime: Path = ROOT / "runtime") -> Path:
     return path
 
 
+def contrib_dir(runtime: Path = ROOT / "runtime") -> Path:
+    """The components-contrib module runtime/go.mod resolves, in the Go module
+    cache: its `metadata.yaml` files list each component's metadata fields."""
+    subprocess.run(
+        ["go", "mod", "download", "github.com/dapr/components-contrib"],
+        cwd=runtime,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        ["go", "list", "-m", "-f", "{{.Dir}}", "github.com/dapr/components-contrib"],
+        cwd=runtime,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    path = Path(out.stdout.strip())
+    if not path.is_dir():
+        raise RuntimeError(f"components-contrib is not at {path!r}: run runtime/build.sh")
+    return path
+
+
 def closed(schema):
     """A copy of an OpenAPI v3 schema in which every object that lists its
     properties rejects the ones it does not list, as `kubectl apply` does with

@@ -29,6 +29,7 @@ CHECKED_PATHS = [
     "components",
     "k8s",
     "runtime/go.mod",
+    "runtime/slim/components.go",
     "src/settings.rs",
 ]
 
