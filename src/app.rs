@@ -73,7 +73,6 @@ impl App {
             },
             deps: WorkflowDeps {
                 store,
-                payload,
                 transaction_retry: settings.transaction_retry.clone(),
             },
             grpc_endpoint: settings.dapr_grpc_endpoint.clone(),

@@ -23,7 +23,6 @@ use crate::settings::TransactionRetry;
 #[derive(Clone)]
 pub struct WorkflowDeps {
     pub store: OrderStore,
-    pub payload: EventPayload,
     pub transaction_retry: TransactionRetry,
 }
 
@@ -42,7 +41,7 @@ pub fn register(registry: &mut Registry, deps: WorkflowDeps) {
 
     registry.add_named_activity(VALIDATE_ORDER, activities::validate_order);
 
-    let shaped = deps.payload == EventPayload::Shaped;
+    let shaped = deps.store.payload() == EventPayload::Shaped;
     registry.add_named_activity(SAVE_ORDER_AND_PUBLISH_EVENT, move |ctx, input| {
         activities::save_order_and_publish_event(deps.store.clone(), shaped, ctx, input)
     });
