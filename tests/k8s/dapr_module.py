@@ -17,45 +17,34 @@ import yaml
 from repo import ROOT
 
 
-def module_dir(runtime: Path = ROOT / "runtime") -> Path:
-    """The dapr module's directory in the Go module cache, downloaded first if
-    missing (a no-op when runtime/build.sh already did it)."""
+def go_module_dir(module: str, runtime: Path = ROOT / "runtime") -> Path:
+    """`module`'s directory in the Go module cache, as runtime/go.mod resolves
+    it, downloaded first if missing (a no-op after runtime/build.sh)."""
     subprocess.run(
-        ["go", "mod", "download", "github.com/dapr/dapr"],
-        cwd=runtime,
-        check=True,
-        capture_output=True,
+        ["go", "mod", "download", module], cwd=runtime, check=True, capture_output=True
     )
     out = subprocess.run(
-        ["go", "list", "-m", "-f", "{{.Dir}}", "github.com/dapr/dapr"],
+        ["go", "list", "-m", "-f", "{{.Dir}}", module],
         cwd=runtime,
         check=True,
         capture_output=True,
         text=True,
     )
-    path = Path(out.stdout.strip())
+    return Path(out.stdout.strip())
+
+
+def module_dir(runtime: Path = ROOT / "runtime") -> Path:
+    """The dapr module: its chart, CRDs and injector annotations."""
+    path = go_module_dir("github.com/dapr/dapr", runtime)
     if not (path / "charts" / "dapr").is_dir():
         raise RuntimeError(f"no Dapr chart under {path!r}: is runtime/go.mod's module downloaded?")
     return path
 
 
 def contrib_dir(runtime: Path = ROOT / "runtime") -> Path:
-    """The components-contrib module runtime/go.mod resolves, in the Go module
-    cache: its `metadata.yaml` files list each component's metadata fields."""
-    subprocess.run(
-        ["go", "mod", "download", "github.com/dapr/components-contrib"],
-        cwd=runtime,
-        check=True,
-        capture_output=True,
-    )
-    out = subprocess.run(
-        ["go", "list", "-m", "-f", "{{.Dir}}", "github.com/dapr/components-contrib"],
-        cwd=runtime,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    path = Path(out.stdout.strip())
+    """The components-contrib module: its `metadata.yaml` files list each
+    component's metadata fields."""
+    path = go_module_dir("github.com/dapr/components-contrib", runtime)
     if not path.is_dir():
         raise RuntimeError(f"components-contrib is not at {path!r}: run runtime/build.sh")
     return path
