@@ -46,6 +46,9 @@ pub struct OrderAccepted {
     pub status_url: String,
     /// True when this order had been posted before: nothing new started.
     pub already_accepted: bool,
+    /// True when an earlier run of this order had failed or been terminated
+    /// and this post started a new one.
+    pub rerun: bool,
 }
 
 /// Serialises requests for the same order id within this process, so two
@@ -100,8 +103,17 @@ pub async fn process_order(
     let _guard = state.order_locks.lock(&order.order_id).await;
     let mut workflows = state.sidecar.workflows();
 
+    let mut rerun = false;
     if let Some(existing) = workflow::find_instance(&mut workflows, &instance_id).await? {
-        return duplicate(&mut workflows, &order, &instance_id, existing.input).await;
+        let same_order = existing.input.as_ref() == Some(&order.to_json());
+        if !(same_order && workflow::can_run_again(existing.state.runtime_status)) {
+            return duplicate(&mut workflows, &order, &instance_id, existing.input).await;
+        }
+        // The same order, whose earlier run failed or was terminated: run it
+        // again. Safe: an order stored by the earlier run is not written or
+        // published twice (the outbox step reads before it writes).
+        workflow::purge(&mut workflows, &instance_id).await?;
+        rerun = true;
     }
     match workflow::schedule(&mut workflows, ORDER_WORKFLOW, &instance_id, &order).await {
         Ok(()) => {}
@@ -112,8 +124,14 @@ pub async fn process_order(
         Err(workflow::ScheduleError::Sidecar(error)) => return Err(error.into()),
     }
 
-    tracing::info!("order accepted");
-    Ok(accepted(StatusCode::ACCEPTED, &order, &instance_id, false))
+    tracing::info!(rerun, "order accepted");
+    Ok(accepted(
+        StatusCode::ACCEPTED,
+        &order,
+        &instance_id,
+        false,
+        rerun,
+    ))
 }
 
 /// Answers a post of an order whose workflow instance exists: 200 when it
@@ -141,7 +159,7 @@ async fn duplicate(
     match input {
         Some(input) if input == order.to_json() => {
             tracing::info!("order already accepted");
-            Ok(accepted(StatusCode::OK, order, instance_id, true))
+            Ok(accepted(StatusCode::OK, order, instance_id, true, false))
         }
         Some(_) => Err(ApiError::Conflict {
             order_id: order.order_id.to_string(),
@@ -152,13 +170,20 @@ async fn duplicate(
     }
 }
 
-fn accepted(status: StatusCode, order: &Order, instance_id: &str, already: bool) -> Response {
+fn accepted(
+    status: StatusCode,
+    order: &Order,
+    instance_id: &str,
+    already_accepted: bool,
+    rerun: bool,
+) -> Response {
     let status_url = format!("/workflows/{instance_id}");
     let body = OrderAccepted {
         order_id: order.order_id.to_string(),
         instance_id: instance_id.to_owned(),
         status_url: status_url.clone(),
-        already_accepted: already,
+        already_accepted,
+        rerun,
     };
     (status, [(header::LOCATION, status_url)], Json(body)).into_response()
 }

@@ -88,6 +88,28 @@ pub async fn schedule(
     }
 }
 
+/// Whether an instance in `status` may be scheduled again for the same
+/// order: it ended without storing it (failed, or stopped by an operator).
+pub fn can_run_again(status: OrchestrationStatus) -> bool {
+    matches!(
+        status,
+        OrchestrationStatus::Failed
+            | OrchestrationStatus::Terminated
+            | OrchestrationStatus::Canceled
+    )
+}
+
+/// Removes an ended instance's history, so its id can be scheduled afresh.
+pub async fn purge(
+    client: &mut TaskHubGrpcClient,
+    instance_id: &str,
+) -> Result<(), DurableTaskError> {
+    client
+        .purge_orchestration(instance_id, false)
+        .await
+        .map(|_| ())
+}
+
 /// The status names Dapr's own APIs and CLI use.
 pub fn status_name(status: OrchestrationStatus) -> &'static str {
     match status {

@@ -11,7 +11,9 @@ pub mod instances;
 pub mod order_processing;
 pub mod worker;
 
-pub use instances::{Instance, ScheduleError, find_instance, schedule, status_name};
+pub use instances::{
+    Instance, ScheduleError, can_run_again, find_instance, purge, schedule, status_name,
+};
 
 /// The workflow scheduled once per order.
 pub const ORDER_WORKFLOW: &str = "OrderProcessingWithOutboxWorkflow";
