@@ -32,13 +32,6 @@ pub enum EventPayload {
     Shaped,
 }
 
-/// The CloudEvent attributes of an order event, set as operation metadata.
-#[derive(Debug, Clone)]
-pub struct EventAttributes<'a> {
-    /// CloudEvent `source`: the app id.
-    pub source: &'a str,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("the sidecar refused or failed the state call")]
@@ -80,12 +73,12 @@ pub enum OutboxError {
 pub fn order_transaction(
     order: &Order,
     payload: EventPayload,
-    attributes: &EventAttributes<'_>,
+    source: &str,
 ) -> ExecuteStateTransactionRequest {
     let key = order.order_id.as_str();
     let event_attributes = HashMap::from([
         ("type".to_owned(), ORDER_CREATED_EVENT_TYPE.to_owned()),
-        ("source".to_owned(), attributes.source.to_owned()),
+        ("source".to_owned(), source.to_owned()),
         ("subject".to_owned(), key.to_owned()),
     ]);
     let projection = HashMap::from([
@@ -177,10 +170,7 @@ impl OrderStore {
             None => {}
         }
 
-        let attributes = EventAttributes {
-            source: &self.app_id,
-        };
-        let request = order_transaction(order, self.payload, &attributes);
+        let request = order_transaction(order, self.payload, &self.app_id);
         self.sidecar
             .grpc()
             .execute_state_transaction(request)
@@ -234,11 +224,7 @@ mod tests {
             .expect("valid order")
     }
 
-    fn attributes() -> EventAttributes<'static> {
-        EventAttributes {
-            source: "order-outbox",
-        }
-    }
+    const SOURCE: &str = "order-outbox";
 
     fn item(op: &TransactionalStateOperation) -> &StateItem {
         op.request.as_ref().expect("operation has a state item")
@@ -246,7 +232,7 @@ mod tests {
 
     #[test]
     fn the_transaction_upserts_the_order_as_json_under_its_id() {
-        let request = order_transaction(&order(), EventPayload::Order, &attributes());
+        let request = order_transaction(&order(), EventPayload::Order, SOURCE);
 
         assert_eq!(request.store_name, "orderstatestore");
         let stored = item(&request.operations[0]);
@@ -265,7 +251,7 @@ mod tests {
 
     #[test]
     fn the_stored_upsert_carries_the_cloudevent_attributes_but_no_content_type() {
-        let request = order_transaction(&order(), EventPayload::Order, &attributes());
+        let request = order_transaction(&order(), EventPayload::Order, SOURCE);
 
         let metadata = &item(&request.operations[0]).metadata;
         assert_eq!(metadata["type"], "order.created");
@@ -281,7 +267,7 @@ mod tests {
     #[test]
     fn one_json_projection_follows_the_upsert_on_the_same_key() {
         for payload in [EventPayload::Order, EventPayload::Shaped] {
-            let request = order_transaction(&order(), payload, &attributes());
+            let request = order_transaction(&order(), payload, SOURCE);
 
             assert_eq!(request.operations.len(), 2);
             let (stored, projection) = (item(&request.operations[0]), item(&request.operations[1]));
@@ -294,7 +280,7 @@ mod tests {
     #[test]
     fn the_published_value_is_the_order_or_the_shaped_event() {
         let published = |payload| {
-            let request = order_transaction(&order(), payload, &attributes());
+            let request = order_transaction(&order(), payload, SOURCE);
             serde_json::from_slice::<Value>(&item(&request.operations[1]).value).expect("json")
         };
 

@@ -64,8 +64,10 @@ fn is_transient(code: tonic::Code) -> bool {
     )
 }
 
-/// Schedules `workflow` for `order` under `instance_id`, refusing to
-/// replace an instance that exists, running or ended.
+/// Schedules `workflow` for `order` under `instance_id`, asking for a
+/// unique id. Dapr 1.18.2 then refuses an instance that is still running
+/// ([`ScheduleError::AlreadyExists`]) but starts an ended one afresh, so
+/// callers look the instance up first.
 pub async fn schedule(
     client: &mut TaskHubGrpcClient,
     workflow: &str,
