@@ -33,18 +33,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Free ports for every part, so the demo never meets a running `make run`.
-export APP_PORT REDIS_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT DAPR_INTERNAL_GRPC_PORT \
-  PLACEMENT_PORT PLACEMENT_HEALTH_PORT PLACEMENT_RAFT_PORT SCHEDULER_PORT \
-  SCHEDULER_HEALTH_PORT SCHEDULER_ETCD_CLIENT_PORT SCHEDULER_ETCD_PEER_PORT
-for var in APP_PORT REDIS_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT DAPR_INTERNAL_GRPC_PORT \
-  PLACEMENT_PORT PLACEMENT_HEALTH_PORT PLACEMENT_RAFT_PORT SCHEDULER_PORT \
-  SCHEDULER_HEALTH_PORT SCHEDULER_ETCD_CLIENT_PORT SCHEDULER_ETCD_PEER_PORT; do
-  printf -v "$var" '%s' "$(free_port)"
+# All are picked at once, each socket held until the last is bound, so no
+# two parts get the same port.
+port_vars=(APP_PORT REDIS_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT DAPR_INTERNAL_GRPC_PORT
+  PLACEMENT_PORT PLACEMENT_HEALTH_PORT PLACEMENT_RAFT_PORT SCHEDULER_PORT
+  SCHEDULER_HEALTH_PORT SCHEDULER_ETCD_CLIENT_PORT SCHEDULER_ETCD_PEER_PORT)
+mapfile -t ports < <(python3 - "${#port_vars[@]}" <<'PY'
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+for s in held:
+    print(s.getsockname()[1])
+PY
+)
+[ "${#ports[@]}" = "${#port_vars[@]}" ] || { echo "demo: could not pick free ports" >&2; exit 1; }
+for i in "${!port_vars[@]}"; do
+  printf -v "${port_vars[$i]}" '%s' "${ports[$i]}"
+  export "${port_vars[$i]?}"
 done
 # Debug for the subscriber only: it then logs each event's data as well.
 export RUN_DIR="$work/stack" STACK_PARENT_PID=$$ LOG_FORMAT=text \

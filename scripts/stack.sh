@@ -78,7 +78,7 @@ stop_all() {
   done
   local deadline=$((SECONDS + 15))
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    while kill -0 "${pids[$i]}" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    while kill -0 "${pids[$i]}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done
   log "stopped everything"
@@ -87,13 +87,28 @@ trap stop_all EXIT
 # A requested stop (Ctrl-C, SIGTERM) is a normal end, not a failure.
 trap 'exit 0' INT TERM
 
+# all_alive: fails the start-up, naming the process, when one of those
+# started has already exited (a port taken, a bad flag, a crash), instead
+# of waiting for the deadline.
+all_alive() {
+  local i status
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      status=0
+      wait "${pids[$i]}" 2>/dev/null || status=$?
+      die "${names[$i]} exited during start-up (status $status); its last lines are above"
+    fi
+  done
+}
+
 # wait_until <what> <command...>: polls the command until it succeeds, or
-# fails the start-up at the deadline.
+# fails the start-up at the deadline or when a started process has exited.
 deadline=$((SECONDS + STACK_READY_TIMEOUT))
 wait_until() {
   local what=$1
   shift
   until "$@" >/dev/null 2>&1; do
+    all_alive
     [ $SECONDS -lt $deadline ] || die "$what not ready within ${STACK_READY_TIMEOUT}s"
     sleep 0.2
   done

@@ -47,11 +47,48 @@ pub fn shared() -> &'static Stack {
     SHARED.get_or_init(|| Stack::start(StackOptions::default()))
 }
 
+/// A loopback port for one process of a test stack, never handed out twice
+/// by this test process.
+///
+/// Ports come from below the kernel's ephemeral range (where `bind(0)`
+/// would pick them): outgoing connections, which the running stacks open by
+/// the hundred, take their local ports from that range, and one could take
+/// a port between the moment it is picked here and the moment its process
+/// binds it. Each candidate is still checked by binding it once.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    static NEXT: OnceLock<Mutex<u16>> = OnceLock::new();
+    let (low, high) = port_range();
+    let span = u32::from(high - low);
+    let next = NEXT.get_or_init(|| {
+        // Start where another test process (a second `cargo test`) is
+        // unlikely to be.
+        let offset = (std::process::id() * 97) % span;
+        Mutex::new(low + offset as u16)
+    });
+    let mut next = next.lock().expect("port lock");
+    for _ in 0..span {
+        let port = *next;
+        *next = if port + 1 >= high { low } else { port + 1 };
+        // The wildcard address: some Dapr servers bind every interface.
+        if TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{high}");
+}
+
+/// The ports test stacks use: from 20000 up to the start of the ephemeral
+/// range (32768 by default on Linux).
+fn port_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    assert!(
+        ephemeral_low > 21000,
+        "the ephemeral port range starts at {ephemeral_low}; test stacks need 20000..21000 free of it"
+    );
+    (20000, ephemeral_low)
 }
 
 fn repo_root() -> PathBuf {
@@ -146,16 +183,44 @@ impl Stack {
                 .ok()
                 .flatten();
             if exited.is_some() || Instant::now() > deadline {
-                panic!("the stack did not come up:\n{}", self.tail(60));
+                panic!(
+                    "the stack did not come up (last lines of each process):\n{}",
+                    self.tail_per_process(15)
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
-    /// The last `n` lines of every process's log, for failure messages.
+    /// The last `n` lines of the stack's log, for failure messages.
     pub fn tail(&self, n: usize) -> String {
         let lines = self.lines.lock().expect("log lock");
         lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// The last `n` lines of each process's log: when the stack does not
+    /// come up, the chatty processes must not hide the one that failed.
+    fn tail_per_process(&self, n: usize) -> String {
+        let lines = self.lines.lock().expect("log lock");
+        let mut names: Vec<&str> = Vec::new();
+        for line in lines.iter() {
+            let name = line.split(" | ").next().unwrap_or_default();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let mut out = String::new();
+        for name in names {
+            let own: Vec<&String> = lines
+                .iter()
+                .filter(|l| l.split(" | ").next() == Some(name))
+                .collect();
+            for line in &own[own.len().saturating_sub(n)..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// The service's JSON log records.
