@@ -37,6 +37,10 @@ pub struct Stack {
     pub base_url: String,
     pub order_store_redis_port: u16,
     pub dapr_grpc_port: u16,
+    /// A client without a connection pool: each test runs on a Tokio
+    /// runtime of its own, and a pooled connection belongs to the runtime
+    /// that opened it; reused by a test after that runtime has ended, it
+    /// fails with "runtime dropped the dispatch task".
     pub http: reqwest::Client,
 }
 
@@ -161,7 +165,10 @@ impl Stack {
             base_url: format!("http://127.0.0.1:{app_port}"),
             order_store_redis_port,
             dapr_grpc_port,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("HTTP client"),
         };
         stack.wait_until_ready();
         stack
