@@ -34,6 +34,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${APP_BIN:=$root/target/debug/order-outbox}"
 : "${STACK_READY_TIMEOUT:=120}"
 : "${STACK_PARENT_PID:=}"
+# Seconds each process gets to stop on SIGTERM before SIGKILL (the
+# service's own drain takes at most 24 s, usually well under one).
+: "${STOP_TIMEOUT:=30}"
 
 # Logging must never stop the script: when a test that reads this output
 # has gone, writes fail (EPIPE) instead of killing the script before it
@@ -53,6 +56,12 @@ pids=()
 names=()
 
 # start <name> <command...>: runs it in the background, its output marked.
+#
+# Each process gets a session of its own (setsid), so a Ctrl-C in the
+# terminal reaches only this script, which then stops the processes in
+# order: the service drains while daprd still serves it. The marking sed
+# ignores INT and TERM and ends when its process closes its output, so the
+# last lines of a shutdown are not lost.
 start() {
   local name=$1
   shift
@@ -60,7 +69,7 @@ start() {
   mark=$(printf '%-10s | ' "$name")
   # sed -u: unbuffered, so lines appear as they are written (mawk would
   # hold them back in blocks).
-  "$@" > >(sed -u "s/^/$mark/" 2>/dev/null) 2>&1 &
+  setsid "$@" > >(trap '' INT TERM; exec sed -u "s/^/$mark/" 2>/dev/null) 2>&1 &
   local pid=$!
   pids+=("$pid")
   names+=("$name")
@@ -71,13 +80,13 @@ stopping=0
 stop_all() {
   [ "$stopping" = 1 ] && return
   stopping=1
-  # Reverse start order: the service first, Redis last.
-  local i
+  # One at a time, in reverse start order: the service first (it drains
+  # its requests and workflow work items through daprd), Redis last. Each
+  # gets STOP_TIMEOUT seconds after SIGTERM, then SIGKILL.
+  local i deadline
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-  done
-  local deadline=$((SECONDS + 15))
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || continue
+    deadline=$((SECONDS + STOP_TIMEOUT))
     while kill -0 "${pids[$i]}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done

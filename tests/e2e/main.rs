@@ -4,5 +4,6 @@
 mod bad_input;
 mod duplicates;
 mod failures;
+mod local_run;
 mod orders;
 mod stack;

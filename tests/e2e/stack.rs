@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -143,7 +144,10 @@ impl Stack {
         for (name, value) in &options.env {
             command.env(name, value);
         }
+        // A process group of its own, as a terminal gives `make run`, so a
+        // test can send the group the SIGINT of a Ctrl-C.
         let mut child = command
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -300,6 +304,52 @@ impl Stack {
         }
     }
 
+    /// Sends SIGINT to the stack's whole process group, as Ctrl-C in the
+    /// terminal of `make run` does, and waits for the script to exit.
+    pub fn interrupt(&self) -> ExitStatus {
+        let mut child = self.child.lock().expect("child lock");
+        let group = format!("-{}", child.id());
+        let sent = Command::new("kill").args(["-INT", "--", &group]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {group}");
+
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for stack.sh") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stack did not stop within 60s of SIGINT:\n{}",
+                self.tail(40)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pids of the stack's processes (redis, placement, ..., app), by
+    /// name, as the script recorded them.
+    pub fn process_ids(&self) -> Vec<(String, String)> {
+        let dir = self.stack_dir().join("pids");
+        let mut pids: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("pid directory")
+            .map(|entry| {
+                let path = entry.expect("pid file").path();
+                let name = path
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into();
+                let pid = std::fs::read_to_string(&path)
+                    .expect("pid")
+                    .trim()
+                    .to_owned();
+                (name, pid)
+            })
+            .collect();
+        pids.sort();
+        pids
+    }
+
     /// Stops one process of the stack (`redis`, `redis-orders`, ...).
     pub fn kill(&self, name: &str) {
         let pid_file = self.stack_dir().join("pids").join(format!("{name}.pid"));
@@ -370,6 +420,9 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let mut child = self.child.lock().expect("child lock");
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
