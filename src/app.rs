@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::outbox::{EventPayload, OrderStore};
+use crate::server;
 use crate::settings::Settings;
 use crate::sidecar::{Sidecar, SidecarError};
 use crate::workflow::worker::{self, WorkflowDeps};
@@ -92,28 +93,25 @@ impl App {
         let worker = worker::spawn(&self.grpc_endpoint, self.deps, worker_stop.clone());
 
         let http_stop = CancellationToken::new();
-        let serve = axum::serve(self.listener, api::router(self.state))
-            .with_graceful_shutdown(http_stop.clone().cancelled_owned());
-        let mut server = tokio::spawn(async move { serve.await });
+        let router = api::router(self.state);
+        let deadlines = server::Deadlines {
+            header_read: server::HEADER_READ_TIMEOUT,
+            drain: DRAIN_DEADLINE,
+        };
+        let mut server = tokio::spawn(server::serve(
+            self.listener,
+            router,
+            http_stop.clone(),
+            deadlines,
+        ));
         tracing::info!("order-outbox started");
 
         let served = tokio::select! {
-            result = &mut server => Some(result),
-            () = signal => None,
-        };
-        let result = match served {
-            Some(result) => result,
-            None => {
+            result = &mut server => result,
+            () = signal => {
                 tracing::info!("shutting down: draining requests");
                 http_stop.cancel();
-                match tokio::time::timeout(DRAIN_DEADLINE, &mut server).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        tracing::warn!("requests still open at the drain deadline; closing them");
-                        server.abort();
-                        Ok(Ok(()))
-                    }
-                }
+                server.await
             }
         };
 
@@ -124,10 +122,7 @@ impl App {
         }
         tracing::info!("order-outbox stopped");
 
-        match result {
-            Ok(served) => served.map_err(AppError::Serve),
-            Err(join) => Err(AppError::Serve(std::io::Error::other(join))),
-        }
+        served.map_err(|join| AppError::Serve(std::io::Error::other(join)))
     }
 }
 

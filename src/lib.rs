@@ -7,6 +7,7 @@
 //! - [`api`] — the HTTP boundary (orders, workflow status, subscriber, docs, health)
 //! - [`workflow`] — the orchestrator, its activities and the worker
 //! - [`outbox`] — builds and sends the outbox transaction
+//! - [`server`] — the HTTP/1.1 server under the router: header deadline, drain
 //! - [`sidecar`] — the one gRPC channel to the Dapr sidecar
 //! - [`domain`] — `Order` and `OrderId`, parsed once at the edge
 //! - [`settings`] — typed settings from the environment, and Dapr resource names
@@ -17,6 +18,7 @@ pub mod api;
 pub mod app;
 pub mod domain;
 pub mod outbox;
+pub mod server;
 pub mod settings;
 pub mod sidecar;
 pub mod telemetry;

@@ -117,7 +117,11 @@ impl ApiError {
                     "not_found"
                 },
                 None,
-                "no such route; see /docs".to_owned(),
+                if *method_not_allowed {
+                    "this route does not take this method; see /docs".to_owned()
+                } else {
+                    "no such route; see /docs".to_owned()
+                },
                 false,
             ),
             Self::Conflict { order_id } => (
@@ -158,9 +162,12 @@ impl IntoResponse for ApiError {
         // Logged once, here, inside the request's span.
         if status.is_server_error() {
             let cause = crate::telemetry::error_chain(&self);
-            tracing::error!(error = %cause, "request failed");
+            tracing::error!(error = cause.as_str(), "request failed");
         } else {
-            tracing::info!(error = %self, "request rejected");
+            // A string field, not `%`: the message can hold what the client
+            // sent (an unknown field's name), which the text format then
+            // quotes and escapes.
+            tracing::info!(error = self.to_string().as_str(), "request rejected");
         }
         (status, Json(self.body())).into_response()
     }

@@ -6,6 +6,11 @@
 //! policy redelivers, then the dead-letter topic takes it), `DROP` (it can
 //! never be handled; logged as a warning and not redelivered).
 //!
+//! Every text an event carries (its id, type, source, the reason it is
+//! dropped) is logged as a string field, never with `%`: the text format
+//! then quotes and escapes it, so a forged event cannot write a line of its
+//! own, such as a fake `order event received`.
+//!
 //! Before acting, the subscriber checks the event against the store: an
 //! event for an order that is not stored, or that is not what the stored
 //! order publishes, is dropped, never handled.
@@ -148,7 +153,10 @@ pub async fn order_event(
     let status = match parse_order_event(&body) {
         Ok(event) => handle(&state, &event).await,
         Err(problem) => {
-            tracing::warn!(%problem, "order event dropped");
+            tracing::warn!(
+                problem = problem.to_string().as_str(),
+                "order event dropped"
+            );
             DeliveryStatus::Drop
         }
     };
@@ -163,15 +171,15 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
         Ok(stored) => stored,
         Err(error) => {
             let cause = crate::telemetry::error_chain(&error);
-            tracing::warn!(order_id = %event.order_id, error = %cause, "order event to retry");
+            tracing::warn!(order_id = %event.order_id, error = cause.as_str(), "order event to retry");
             return DeliveryStatus::Retry;
         }
     };
     if let Err(problem) = check_against_store(event, stored.as_ref(), &state.store) {
         tracing::warn!(
             order_id = %event.order_id,
-            event_id = %event.id,
-            %problem,
+            event_id = event.id.as_str(),
+            problem = problem.to_string().as_str(),
             "order event dropped"
         );
         return DeliveryStatus::Drop;
@@ -179,17 +187,17 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
 
     tracing::info!(
         order_id = %event.order_id,
-        event_id = %event.id,
+        event_id = event.id.as_str(),
         topic = event.topic.as_deref().unwrap_or_default(),
-        event_type = %event.event_type,
-        source = %event.source,
+        event_type = event.event_type.as_str(),
+        source = event.source.as_str(),
         subject = event.subject.as_deref().unwrap_or_default(),
         datacontenttype = event.datacontenttype.as_deref().unwrap_or_default(),
         "order event received"
     );
     tracing::debug!(
         order_id = %event.order_id,
-        event_id = %event.id,
+        event_id = event.id.as_str(),
         data = %event.data,
         "order event data"
     );
@@ -247,6 +255,60 @@ mod tests {
             parse_order_event(&bad_id),
             Err(UnusableEvent::NoOrderId(_))
         ));
+    }
+
+    /// A log sink for one test: the text format, as `make run` shows it.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forged_event_cannot_write_log_lines_of_its_own() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let sidecar = crate::sidecar::Sidecar::connect_lazy("http://127.0.0.1:9", None)
+            .expect("valid endpoint");
+        let store = OrderStore::new(
+            sidecar.clone(),
+            "order-outbox".into(),
+            crate::outbox::EventPayload::Order,
+        );
+        let state = AppState {
+            sidecar,
+            store,
+            order_locks: Default::default(),
+        };
+        let forged = json!({
+            "specversion": "9.9\nINFO order event received order_id=forged",
+            "id": "x", "source": "s", "type": "t",
+        });
+
+        let reply = order_event(State(state), Ok(Bytes::from(forged.to_string())))
+            .await
+            .expect("a reply");
+
+        assert_eq!(reply.0.status, DeliveryStatus::Drop);
+        let log = String::from_utf8(captured.0.lock().expect("log lock").clone()).expect("utf-8");
+        assert_eq!(
+            log.lines().count(),
+            1,
+            "one line, the forged text escaped:\n{log}"
+        );
+        assert!(log.contains("order event dropped"), "{log}");
     }
 
     #[tokio::test]

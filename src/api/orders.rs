@@ -20,18 +20,29 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use crate::domain::{Order, OrderId};
+use crate::outbox::OrderStore;
 use crate::workflow::{self, ORDER_WORKFLOW};
 
 /// An order, as posted. Fields other than these are rejected.
+///
+/// The limits below are `domain`'s; a unit test keeps the two in step.
 #[derive(ToSchema)]
 #[schema(example = json!({"orderId": "order001", "item": "DaprBook", "quantity": 1}))]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code, non_snake_case)]
 pub struct OrderBody {
     /// 1 to 64 ASCII letters, digits, `-`, `_` or `.`, starting with a letter or digit.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
     orderId: String,
-    /// 1 to 200 characters, not only spaces.
+    /// 1 to 200 characters, not only spaces, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     item: String,
     /// A whole number from 1 to 1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     quantity: u64,
 }
 
@@ -106,11 +117,11 @@ pub async fn process_order(
     let mut rerun = false;
     if let Some(existing) = workflow::find_instance(&mut workflows, &instance_id).await? {
         let same_order = existing.input.as_ref() == Some(&order.to_json());
-        if !(same_order && workflow::can_run_again(existing.state.runtime_status)) {
+        let status = existing.state.runtime_status;
+        if !(same_order && must_run_again(&state.store, &order, status).await?) {
             return duplicate(&mut workflows, &order, &instance_id, existing.input).await;
         }
-        // The same order, whose earlier run failed or was terminated: run it
-        // again. Safe: an order stored by the earlier run is not written or
+        // Safe: an order stored by the earlier run is not written or
         // published twice (the outbox step reads before it writes).
         workflow::purge(&mut workflows, &instance_id).await?;
         rerun = true;
@@ -132,6 +143,25 @@ pub async fn process_order(
         false,
         rerun,
     ))
+}
+
+/// Whether the same order, whose workflow instance exists in `status`,
+/// runs again: its earlier run failed or was stopped, or it completed but
+/// the order is no longer in the store (a Redis that lost its data, such as
+/// one restarted without persistence). Posting the order again repairs
+/// that; anything else is a duplicate.
+async fn must_run_again(
+    store: &OrderStore,
+    order: &Order,
+    status: workflow::InstanceStatus,
+) -> Result<bool, ApiError> {
+    if workflow::can_run_again(status) {
+        return Ok(true);
+    }
+    if workflow::is_completed(status) {
+        return Ok(store.get(&order.order_id).await?.is_none());
+    }
+    Ok(false)
 }
 
 /// Answers a post of an order whose workflow instance exists: 200 when it
@@ -249,6 +279,36 @@ mod tests {
             HeaderValue::from_str(content_type).expect("ascii"),
         );
         headers
+    }
+
+    #[test]
+    fn the_documented_order_schema_has_the_domains_limits() {
+        use utoipa::OpenApi;
+
+        let doc = serde_json::to_value(super::super::docs::ApiDoc::openapi()).expect("json");
+        let schema = &doc["components"]["schemas"]["OrderBody"];
+        let field = |name: &str| &schema["properties"][name];
+
+        assert_eq!(schema["additionalProperties"], false, "{schema}");
+        assert_eq!(
+            field("orderId")["maxLength"],
+            crate::domain::MAX_ORDER_ID_LEN
+        );
+        assert_eq!(field("item")["maxLength"], crate::domain::MAX_ITEM_LEN);
+        assert_eq!(field("quantity")["minimum"], 1);
+        assert_eq!(field("quantity")["maximum"], crate::domain::MAX_QUANTITY);
+        let pattern = field("orderId")["pattern"].as_str().expect("a pattern");
+        let pattern = regex::Regex::new(pattern).expect("a valid pattern");
+        for id in [
+            "order001", "a-b_c.d", "9", "-a", ".", "a||b", "a b", "a/b", "é", "",
+        ] {
+            let within_length = !id.is_empty() && id.len() <= crate::domain::MAX_ORDER_ID_LEN;
+            assert_eq!(
+                pattern.is_match(id) && within_length,
+                OrderId::parse(id).is_ok(),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub struct FailureDetails {
     params(("instance_id" = String, Path, description = "Workflow instance id, e.g. order-order001")),
     responses(
         (status = 200, description = "The instance", body = WorkflowStatus),
+        (status = 400, description = "Not a valid instance id", body = ErrorBody),
         (status = 404, description = "No such instance", body = ErrorBody),
         (status = 503, description = "Sidecar unavailable; retry", body = ErrorBody),
     ))]

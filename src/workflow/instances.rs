@@ -101,6 +101,11 @@ pub fn can_run_again(status: OrchestrationStatus) -> bool {
     )
 }
 
+/// Whether an instance in `status` ran to its end: the order was stored.
+pub fn is_completed(status: OrchestrationStatus) -> bool {
+    status == OrchestrationStatus::Completed
+}
+
 /// Removes an ended instance's history, so its id can be scheduled afresh.
 pub async fn purge(
     client: &mut TaskHubGrpcClient,

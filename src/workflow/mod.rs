@@ -11,8 +11,10 @@ pub mod instances;
 pub mod order_processing;
 pub mod worker;
 
+pub use dapr_durabletask::api::OrchestrationStatus as InstanceStatus;
 pub use instances::{
-    Instance, ScheduleError, can_run_again, find_instance, purge, schedule, status_name,
+    Instance, ScheduleError, can_run_again, find_instance, is_completed, purge, schedule,
+    status_name,
 };
 
 /// The workflow scheduled once per order.

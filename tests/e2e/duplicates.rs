@@ -149,3 +149,39 @@ async fn the_runtime_refuses_a_running_instance_but_restarts_an_ended_one() {
         "the order was stored: no second event"
     );
 }
+
+/// A completed order whose stored value is gone (a Redis that lost its
+/// data) is not a duplicate: posted again, it runs again, is stored again
+/// and announced again. Without this, the order could never be stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_order_lost_by_the_store_runs_again_when_posted_again() {
+    let stack = stack::shared();
+    let id = order_id("lost");
+    let body = order(&id);
+    let (first, _) = stack.post_order(&body).await;
+    assert_eq!(first, 202);
+    let first_run = stack.wait_for_workflow_end(&format!("order-{id}")).await;
+    stack.wait_for_events(&id, 1).await;
+
+    stack.forget_in_redis(&id);
+    let (status, answer) = stack.post_order(&body).await;
+
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["rerun"], true, "{answer}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = stack.wait_for_workflow_end(&format!("order-{id}")).await;
+        if run["createdAt"] != first_run["createdAt"] {
+            assert_eq!(run["runtimeStatus"], "COMPLETED", "{run}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second run never showed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(stack.stored_in_redis(&id), Some(body));
+    let events = stack.wait_for_events(&id, 2).await;
+    assert_eq!(events.len(), 2, "announced again, once");
+}

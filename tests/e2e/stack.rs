@@ -370,6 +370,17 @@ impl Stack {
         serde_json::from_str(text.trim()).ok()
     }
 
+    /// Deletes the order's value from Redis behind the service's back, as
+    /// a Redis that lost its data would.
+    pub fn forget_in_redis(&self, order_id: &str) {
+        let status = Command::new("redis-cli")
+            .args(["-p", &self.order_store_redis_port.to_string()])
+            .args(["DEL", &format!("order-outbox||{order_id}")])
+            .output()
+            .expect("redis-cli runs");
+        assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "1");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

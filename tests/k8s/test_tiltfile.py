@@ -57,7 +57,7 @@ def test_a_missing_script_is_reported(broken):
 
 
 def test_an_object_no_resource_claims_is_reported(broken):
-    broken.edit("Tiltfile", 'objects = ["redis-auth:secret"], ', "")
+    broken.edit("Tiltfile", '"redis-auth:secret", ', "")
     assert_reports(
         check_tiltfile(broken.repo, broken.tilt_run()), "uncategorized", "Secret/redis-auth"
     )
