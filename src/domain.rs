@@ -155,8 +155,11 @@ fn required_str<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a st
 }
 
 fn parse_item(raw: &str) -> Result<String, FieldError> {
-    if raw.trim().is_empty() {
-        return Err(FieldError::new("item", "must not be empty"));
+    if raw.chars().all(is_invisible) {
+        return Err(FieldError::new(
+            "item",
+            "must not be empty (spaces and invisible characters alone do not count)",
+        ));
     }
     if raw.chars().count() > MAX_ITEM_LEN {
         return Err(FieldError::new(
@@ -170,7 +173,29 @@ fn parse_item(raw: &str) -> Result<String, FieldError> {
             "must not contain control characters",
         ));
     }
+    if raw.chars().any(is_bidi_control) {
+        return Err(FieldError::new(
+            "item",
+            "must not contain bidirectional control characters",
+        ));
+    }
     Ok(raw.to_owned())
+}
+
+/// Characters that reorder the text around them when it is displayed, so
+/// an item name could show other than it reads in a log or a UI.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whitespace and the format characters that display as nothing (zero-width
+/// space and joiners, word joiner, byte-order mark, soft hyphen, ...). They
+/// are allowed inside an item (a joiner belongs in some emoji and scripts),
+/// but an item of nothing else is empty.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || is_bidi_control(c)
+        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 fn parse_quantity(value: Option<&Value>) -> Result<u64, FieldError> {
@@ -271,6 +296,16 @@ mod tests {
         assert_eq!(field_of(json!({"orderId": "a", "quantity": 1})), "item");
         assert_eq!(
             field_of(json!({"orderId": "a", "item": "  ", "quantity": 1})),
+            "item"
+        );
+        for invisible in ["\u{200b}", "\u{feff}", " \u{00a0}\u{2060} "] {
+            assert_eq!(
+                field_of(json!({"orderId": "a", "item": invisible, "quantity": 1})),
+                "item"
+            );
+        }
+        assert_eq!(
+            field_of(json!({"orderId": "a", "item": "\u{202e}koob", "quantity": 1})),
             "item"
         );
         assert_eq!(field_of(json!({"orderId": "a", "item": "x"})), "quantity");

@@ -100,7 +100,7 @@ impl ApiError {
             Self::UnsupportedMediaType => (
                 "unsupported_media_type",
                 Some("content-type".to_owned()),
-                "send the order as `Content-Type: application/json`".to_owned(),
+                "send the order as `Content-Type: application/json` (UTF-8)".to_owned(),
                 false,
             ),
             Self::InvalidField(e) | Self::InvalidPath(e) => (

@@ -38,7 +38,7 @@ pub struct OrderBody {
         pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
     )]
     orderId: String,
-    /// 1 to 200 characters, not only spaces, no control characters.
+    /// 1 to 200 characters: not only spaces or invisible ones, no control characters.
     #[schema(min_length = 1, max_length = 200)]
     item: String,
     /// A whole number from 1 to 1,000,000.
@@ -235,13 +235,28 @@ fn parse_order_request(
     Order::parse(&value).map_err(ApiError::InvalidField)
 }
 
-/// `application/json`, with or without parameters such as `charset`.
+/// `application/json`, with no charset or `charset=utf-8`: JSON is UTF-8
+/// (RFC 8259), and a body declared in another charset would be read as
+/// something it is not.
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
+    let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+    else {
+        return false;
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let is_json_type = parts
+        .next()
+        .is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"));
+    let utf8_or_unset = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = charset.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    is_json_type && utf8_or_unset
 }
 
 /// The order as stored in `orderstatestore`, read through the sidecar.
@@ -315,6 +330,8 @@ mod tests {
     fn json_content_types_are_recognised() {
         assert!(is_json(&headers("application/json")));
         assert!(is_json(&headers("Application/JSON; charset=utf-8")));
+        assert!(is_json(&headers("application/json;charset=\"UTF-8\"")));
+        assert!(!is_json(&headers("application/json; charset=latin1")));
         assert!(!is_json(&headers("text/plain")));
         assert!(!is_json(&HeaderMap::new()));
     }
