@@ -185,7 +185,10 @@ fn parse_item(raw: &str) -> Result<String, FieldError> {
 /// Characters that reorder the text around them when it is displayed, so
 /// an item name could show other than it reads in a log or a UI.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Whitespace and the format characters that display as nothing (zero-width
@@ -195,7 +198,10 @@ fn is_bidi_control(c: char) -> bool {
 fn is_invisible(c: char) -> bool {
     c.is_whitespace()
         || is_bidi_control(c)
-        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
 }
 
 fn parse_quantity(value: Option<&Value>) -> Result<u64, FieldError> {

@@ -171,7 +171,11 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
         Ok(stored) => stored,
         Err(error) => {
             let cause = crate::telemetry::error_chain(&error);
-            tracing::warn!(order_id = %event.order_id, error = cause.as_str(), "order event to retry");
+            tracing::warn!(
+                order_id = %event.order_id,
+                error = cause.as_str(),
+                "order event to retry"
+            );
             return DeliveryStatus::Retry;
         }
     };

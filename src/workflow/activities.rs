@@ -51,7 +51,11 @@ pub async fn save_order_and_publish_event(
         }
         Err(error) => {
             let cause = crate::telemetry::error_chain(&error);
-            tracing::warn!(order_id = %order.order_id, error = cause.as_str(), "outbox transaction failed");
+            tracing::warn!(
+                order_id = %order.order_id,
+                error = cause.as_str(),
+                "outbox transaction failed"
+            );
             return Err(DurableTaskError::Other(format!(
                 "outbox transaction on {ORDER_STORE} failed: {cause}"
             )));
