@@ -59,7 +59,7 @@ done
 export RUN_DIR="$work/stack" STACK_PARENT_PID=$$ LOG_FORMAT=text \
   RUST_LOG="info,order_outbox::api::events=debug"
 
-echo "starting the stack (logs: $log)"
+echo "starting the stack (logs: $log, kept if the demo fails)"
 "$root/scripts/stack.sh" >"$log" 2>&1 &
 stack_pid=$!
 

@@ -63,15 +63,19 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_deadline))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                tracing::info_span!(
-                    "http",
-                    http.request.method = %request.method(),
-                    url.path = %request.uri().path(),
-                    order_id = tracing::field::Empty,
-                    instance_id = tracing::field::Empty,
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!(
+                        "http",
+                        http.request.method = %request.method(),
+                        url.path = %request.uri().path(),
+                        order_id = tracing::field::Empty,
+                        instance_id = tracing::field::Empty,
+                    )
+                })
+                // Errors are logged once, where they arise (`ApiError`), and
+                // a 503 from `/readyz` is an answer, not a failure.
+                .on_failure(()),
         )
 }
 

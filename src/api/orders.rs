@@ -38,7 +38,8 @@ pub struct OrderBody {
         pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
     )]
     orderId: String,
-    /// 1 to 200 characters: not only spaces or invisible ones, no control characters.
+    /// 1 to 200 characters: not only spaces or invisible ones; no control or
+    /// bidirectional control characters.
     #[schema(min_length = 1, max_length = 200)]
     item: String,
     /// A whole number from 1 to 1,000,000.
@@ -95,7 +96,7 @@ impl OrderLocks {
         (status = 200, description = "This order was accepted before", body = OrderAccepted),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "Order id taken by other content", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
         (status = 503, description = "Sidecar unavailable; retry", body = ErrorBody),
