@@ -1,9 +1,14 @@
 //! Builds the service and runs it until shutdown: the HTTP API and the
 //! workflow worker, sharing one sidecar channel.
 //!
-//! Shutdown order: stop accepting requests and drain them (with a
-//! deadline), then stop the workflow worker once its in-flight work items
-//! are done, so no accepted step is abandoned half-way.
+//! Shutdown order, each step with a deadline:
+//! 1. refuse new orders (503, safe to retry) and turn `/readyz` to 503, so
+//!    Kubernetes takes the pod out of its Service;
+//! 2. stop the workflow worker once its in-flight work items are done, so
+//!    no accepted step is abandoned half-way;
+//! 3. keep the subscriber listening a moment longer, for the events the
+//!    outbox relay publishes about a second after each commit;
+//! 4. stop serving HTTP, draining open requests.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,10 +24,17 @@ use crate::settings::Settings;
 use crate::sidecar::{Sidecar, SidecarError};
 use crate::workflow::worker::{self, WorkflowDeps};
 
-/// How long in-flight requests, then in-flight work items, get after a
-/// shutdown signal: both together stay within Kubernetes' default 30 s
-/// grace period.
+/// How long in-flight work items, then in-flight requests, get after a
+/// shutdown signal. With [`EVENT_LINGER`], shutdown takes at most 27 s,
+/// within the pod's 40 s grace period (`k8s/order-outbox.yaml`).
 const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
+
+/// How long the subscriber keeps listening once the worker has stopped:
+/// the outbox relay publishes an order's event about a second after its
+/// transaction commits, so the events of the last orders arrive in this
+/// window. Later ones are redelivered by the resiliency policy to whoever
+/// serves the route next.
+const EVENT_LINGER: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -71,6 +83,7 @@ impl App {
                 sidecar,
                 store: store.clone(),
                 order_locks: Default::default(),
+                draining: CancellationToken::new(),
             },
             deps: WorkflowDeps {
                 store,
@@ -92,6 +105,7 @@ impl App {
         let worker_stop = CancellationToken::new();
         let worker = worker::spawn(&self.grpc_endpoint, self.deps, worker_stop.clone());
 
+        let draining = self.state.draining.clone();
         let http_stop = CancellationToken::new();
         let router = api::router(self.state);
         let deadlines = server::Deadlines {
@@ -106,20 +120,28 @@ impl App {
         ));
         tracing::info!("order-outbox started");
 
-        let served = tokio::select! {
-            result = &mut server => result,
-            () = signal => {
-                tracing::info!("shutting down: draining requests");
-                http_stop.cancel();
-                server.await
-            }
+        let signalled = tokio::select! {
+            // Only a panic ends the server before its stop token fires.
+            result = &mut server => Some(result),
+            () = signal => None,
         };
 
-        tracing::info!("shutting down: stopping the workflow worker");
+        tracing::info!("shutting down: refusing new orders, stopping the workflow worker");
+        draining.cancel();
         worker_stop.cancel();
         if tokio::time::timeout(DRAIN_DEADLINE, worker).await.is_err() {
             tracing::warn!("workflow work items still running at the drain deadline");
         }
+
+        let served = match signalled {
+            Some(result) => result,
+            None => {
+                tracing::info!("shutting down: last events, then draining requests");
+                tokio::time::sleep(EVENT_LINGER).await;
+                http_stop.cancel();
+                server.await
+            }
+        };
         tracing::info!("order-outbox stopped");
 
         served.map_err(|join| AppError::Serve(std::io::Error::other(join)))

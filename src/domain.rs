@@ -155,7 +155,7 @@ fn required_str<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<&'a st
 }
 
 fn parse_item(raw: &str) -> Result<String, FieldError> {
-    if raw.chars().all(is_invisible) {
+    if !raw.chars().any(is_visible) {
         return Err(FieldError::new(
             "item",
             "must not be empty (spaces and invisible characters alone do not count)",
@@ -167,40 +167,58 @@ fn parse_item(raw: &str) -> Result<String, FieldError> {
             format!("must be at most {MAX_ITEM_LEN} characters"),
         ));
     }
-    if raw.chars().any(char::is_control) {
+    if let Some(c) = raw.chars().find(|&c| is_forbidden(c)) {
         return Err(FieldError::new(
             "item",
-            "must not contain control characters",
-        ));
-    }
-    if raw.chars().any(is_bidi_control) {
-        return Err(FieldError::new(
-            "item",
-            "must not contain bidirectional control characters",
+            format!(
+                "must not contain {:?}: no control, line-breaking, bidirectional, \
+                 private-use or unassigned characters",
+                c
+            ),
         ));
     }
     Ok(raw.to_owned())
 }
 
-/// Characters that reorder the text around them when it is displayed, so
-/// an item name could show other than it reads in a log or a UI.
-fn is_bidi_control(c: char) -> bool {
+/// What an item name may never hold, by Unicode general category: controls
+/// and line or paragraph separators (they break log lines and layouts),
+/// surrogates, private-use and unassigned code points (noncharacters
+/// included: nobody can say how they display), and the bidirectional
+/// controls, which reorder the text around them so a name would show other
+/// than it reads. Other format characters (joiners in emoji and some
+/// scripts, variation selectors) are allowed.
+fn is_forbidden(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as Gc, UnicodeGeneralCategory};
+
     matches!(
+        c.general_category(),
+        Gc::Control
+            | Gc::LineSeparator
+            | Gc::ParagraphSeparator
+            | Gc::Surrogate
+            | Gc::PrivateUse
+            | Gc::Unassigned
+    ) || matches!(
         c,
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
     )
 }
 
-/// Whitespace and the format characters that display as nothing (zero-width
-/// space and joiners, word joiner, byte-order mark, soft hyphen, ...). They
-/// are allowed inside an item (a joiner belongs in some emoji and scripts),
-/// but an item of nothing else is empty.
-fn is_invisible(c: char) -> bool {
-    c.is_whitespace()
-        || is_bidi_control(c)
-        || matches!(
+/// A character that shows as something: a letter, number, punctuation or
+/// symbol, not a space, a mark on its own or a format character, and not
+/// one of the letters and symbols that render blank (the Hangul fillers,
+/// which Unicode lists as default-ignorable, and the blank braille cell).
+fn is_visible(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup as Group, UnicodeGeneralCategory};
+
+    let shows = matches!(
+        c.general_category_group(),
+        Group::Letter | Group::Number | Group::Punctuation | Group::Symbol
+    );
+    shows
+        && !matches!(
             c,
-            '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
         )
 }
 
@@ -304,16 +322,43 @@ mod tests {
             field_of(json!({"orderId": "a", "item": "  ", "quantity": 1})),
             "item"
         );
-        for invisible in ["\u{200b}", "\u{feff}", " \u{00a0}\u{2060} "] {
+        for invisible in [
+            "\u{200b}",
+            "\u{feff}",
+            " \u{00a0}\u{2060} ",
+            "\u{3164}",
+            "\u{2800}",
+            "\u{0300}",
+            "\u{fe0f}",
+            "\u{e0001}",
+        ] {
             assert_eq!(
                 field_of(json!({"orderId": "a", "item": invisible, "quantity": 1})),
                 "item"
             );
         }
-        assert_eq!(
-            field_of(json!({"orderId": "a", "item": "\u{202e}koob", "quantity": 1})),
-            "item"
-        );
+        for forbidden in [
+            "\u{202e}koob",
+            "a\u{2028}b",
+            "a\u{e000}",
+            "a\u{ffff}",
+            "a\u{2065}",
+        ] {
+            assert_eq!(
+                field_of(json!({"orderId": "a", "item": forbidden, "quantity": 1})),
+                "item"
+            );
+        }
+        for fine in [
+            "DaprBook",
+            "Ärger über Öl",
+            "書籍",
+            "👨\u{200d}👩\u{200d}👧",
+            "C++ (2nd ed.)",
+        ] {
+            let order = Order::parse(&json!({"orderId": "a", "item": fine, "quantity": 1}));
+            assert!(order.is_ok(), "{fine:?}: {order:?}");
+        }
         assert_eq!(field_of(json!({"orderId": "a", "item": "x"})), "quantity");
         assert_eq!(
             field_of(json!({"orderId": "a", "item": "x", "quantity": 1, "price": 3})),

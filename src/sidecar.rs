@@ -46,6 +46,9 @@ pub struct Readiness {
     /// Whether the order store answered a read; filled in by the caller,
     /// which knows the store.
     pub order_store: bool,
+    /// Whether the service is shutting down (and takes no new orders);
+    /// filled in by the caller.
+    pub shutting_down: bool,
 }
 
 impl Readiness {
@@ -54,7 +57,11 @@ impl Readiness {
     /// runtime that hosts workflows has its placement table, and the order
     /// store answers.
     pub fn is_ready(&self) -> bool {
-        self.sidecar && self.workflow_workers > 0 && self.actor_host_ready && self.order_store
+        self.sidecar
+            && self.workflow_workers > 0
+            && self.actor_host_ready
+            && self.order_store
+            && !self.shutting_down
     }
 }
 
@@ -101,6 +108,7 @@ impl Sidecar {
                     workflow_workers: metadata.workflows.map_or(0, |w| w.connected_workers),
                     actor_host_ready: metadata.actor_runtime.is_some_and(|a| a.host_ready),
                     order_store: false,
+                    shutting_down: false,
                 }
             }
             _ => Readiness {
@@ -109,6 +117,7 @@ impl Sidecar {
                 workflow_workers: 0,
                 actor_host_ready: false,
                 order_store: false,
+                shutting_down: false,
             },
         }
     }

@@ -56,6 +56,11 @@ pub enum ApiError {
     /// effect we cannot repeat, so retrying is safe.
     #[error("the Dapr sidecar is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 503: the service is shutting down and takes no new orders; nothing
+    /// was done, so posting again (to another replica, or once the service
+    /// is back) is safe.
+    #[error("the service is shutting down")]
+    ShuttingDown,
     /// 503: the request did not finish within the deadline; whether it had
     /// an effect is unknown, and every route is safe to repeat.
     #[error("the request did not finish in time")]
@@ -78,7 +83,9 @@ impl ApiError {
             } => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Unavailable(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::ShuttingDown | Self::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +143,12 @@ impl ApiError {
                 "the Dapr sidecar is unavailable; the request can be retried".to_owned(),
                 true,
             ),
+            Self::ShuttingDown => (
+                "shutting_down",
+                None,
+                "the service is shutting down; post the order again".to_owned(),
+                true,
+            ),
             Self::Timeout => (
                 "timeout",
                 None,
@@ -160,7 +173,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Logged once, here, inside the request's span.
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, Self::ShuttingDown) {
             let cause = crate::telemetry::error_chain(&self);
             tracing::error!(error = cause.as_str(), "request failed");
         } else {

@@ -295,6 +295,7 @@ mod tests {
             sidecar,
             store,
             order_locks: Default::default(),
+            draining: Default::default(),
         };
         let forged = json!({
             "specversion": "9.9\nINFO order event received order_id=forged",

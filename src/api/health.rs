@@ -42,6 +42,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     };
     let (mut readiness, order_store) = tokio::join!(state.sidecar.readiness(), store_answers);
     readiness.order_store = readiness.sidecar && order_store;
+    readiness.shutting_down = state.draining.is_cancelled();
     let status = if readiness.is_ready() {
         StatusCode::OK
     } else {

@@ -37,6 +37,9 @@ pub struct AppState {
     pub sidecar: Sidecar,
     pub store: OrderStore,
     pub order_locks: orders::OrderLocks,
+    /// Fired when shutdown begins: new orders are refused, `/readyz` says
+    /// not ready, the subscriber still takes events.
+    pub draining: tokio_util::sync::CancellationToken,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -65,10 +68,13 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
+                    // The path as a string field, not `%`: hyper lets bytes
+                    // above ASCII through, and the text format then escapes
+                    // what could break or reorder a log line.
                     tracing::info_span!(
                         "http",
                         http.request.method = %request.method(),
-                        url.path = %request.uri().path(),
+                        url.path = request.uri().path(),
                         order_id = tracing::field::Empty,
                         instance_id = tracing::field::Empty,
                     )

@@ -99,7 +99,7 @@ impl OrderLocks {
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
-        (status = 503, description = "Sidecar unavailable; retry", body = ErrorBody),
+        (status = 503, description = "Sidecar unavailable or shutting down; retry", body = ErrorBody),
     ))]
 pub async fn process_order(
     State(state): State<AppState>,
@@ -107,6 +107,9 @@ pub async fn process_order(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let order = parse_order_request(&headers, body)?;
+    if state.draining.is_cancelled() {
+        return Err(ApiError::ShuttingDown);
+    }
     let instance_id = workflow::instance_id(&order.order_id);
     let span = tracing::Span::current();
     span.record("order_id", order.order_id.as_str());

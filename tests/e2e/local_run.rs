@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::stack::{Stack, StackOptions};
+use crate::stack::{Stack, StackOptions, order, order_id};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_every_process_in_order_and_exits_cleanly() {
@@ -50,4 +50,28 @@ async fn ctrl_c_stops_every_process_in_order_and_exits_cleanly() {
         app_stopped < daprd_signalled,
         "the service stops before daprd:\n{log}"
     );
+}
+
+/// The service stops on SIGTERM (what Kubernetes sends) without losing the
+/// event of an order it has just stored: the outbox relay publishes about a
+/// second after the commit, and the subscriber still listens then. New
+/// orders are refused meanwhile, with a 503 that says to retry.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_stored_just_before_sigterm_still_has_its_event_handled() {
+    let stack = Stack::start(StackOptions::default());
+    let id = order_id("sigterm");
+    let (status, _) = stack.post_order(&order(&id)).await;
+    assert_eq!(status, 202);
+    let workflow = stack.wait_for_workflow_end(&format!("order-{id}")).await;
+    assert_eq!(workflow["runtimeStatus"], "COMPLETED", "{workflow}");
+
+    stack.signal("app", "TERM");
+    let (status, refused) = stack.post_order(&order(&order_id("late"))).await;
+
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(refused["code"], "shutting_down");
+    assert_eq!(refused["retryable"], true);
+    let events = stack.wait_for_events(&id, 1).await;
+    assert_eq!(events.len(), 1);
+    stack.wait_for_app_log("order-outbox stopped").await;
 }

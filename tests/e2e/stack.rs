@@ -352,10 +352,31 @@ impl Stack {
 
     /// Stops one process of the stack (`redis`, `redis-orders`, ...).
     pub fn kill(&self, name: &str) {
+        self.signal(name, "KILL");
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, ...) to one process of the stack.
+    pub fn signal(&self, name: &str, signal: &str) {
         let pid_file = self.stack_dir().join("pids").join(format!("{name}.pid"));
         let pid = std::fs::read_to_string(&pid_file).expect("pid file");
-        let status = Command::new("kill").arg("-KILL").arg(pid.trim()).status();
-        assert!(status.is_ok_and(|s| s.success()), "kill {name}");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.trim())
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {name}");
+    }
+
+    /// Waits until the service has logged `message`.
+    pub async fn wait_for_app_log(&self, message: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.app_records().iter().any(|r| r["message"] == message) {
+            assert!(
+                Instant::now() < deadline,
+                "the service did not log {message:?} within 60s:\n{}",
+                self.tail(40)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The order's value as the state store holds it in Redis, read with
