@@ -172,15 +172,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        // Logged once, here, inside the request's span.
-        if status.is_server_error() && !matches!(self, Self::ShuttingDown) {
-            let cause = crate::telemetry::error_chain(&self);
-            tracing::error!(error = cause.as_str(), "request failed");
-        } else {
-            // A string field, not `%`: the message can hold what the client
-            // sent (an unknown field's name), which the text format then
-            // quotes and escapes.
-            tracing::info!(error = self.to_string().as_str(), "request rejected");
+        // Logged once, here, inside the request's span. A string field, not
+        // `%`: the message can hold what the client sent (an unknown field's
+        // name), which the text format then quotes and escapes.
+        match self {
+            Self::Internal(_) | Self::Unavailable(_) => {
+                let cause = crate::telemetry::error_chain(&self);
+                tracing::error!(error = cause.as_str(), "request failed");
+            }
+            // A hung sidecar or a client that stalls its upload: which one
+            // is not known here, and a client must not fill the error log.
+            Self::Timeout => tracing::warn!("request timed out"),
+            _ => tracing::info!(error = self.to_string().as_str(), "request rejected"),
         }
         (status, Json(self.body())).into_response()
     }

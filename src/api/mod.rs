@@ -44,7 +44,10 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/process-order-with-outbox", post(orders::process_order))
+        .route(
+            "/process-order-with-outbox",
+            post(orders::process_order).route_layer(middleware::from_fn(orders::check_headers)),
+        )
         .route("/orders/{order_id}", get(orders::get_order))
         .route("/workflows/{instance_id}", get(workflows::get_workflow))
         .route(EVENT_ROUTE, post(events::order_event))

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dapr_durabletask::client::TaskHubGrpcClient;
 use serde::Serialize;
@@ -103,10 +105,9 @@ impl OrderLocks {
     ))]
 pub async fn process_order(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let order = parse_order_request(&headers, body)?;
+    let order = parse_order_request(body)?;
     if state.draining.is_cancelled() {
         return Err(ApiError::ShuttingDown);
     }
@@ -222,14 +223,27 @@ fn accepted(
     (status, [(header::LOCATION, status_url)], Json(body)).into_response()
 }
 
-/// Content type, JSON syntax, then the order's own rules, in that order.
-fn parse_order_request(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Order, ApiError> {
+/// Refuses a post whose headers already say it cannot be an order (not
+/// JSON, or longer than we read), before its body is read: a client that
+/// sent `Expect: 100-continue` is not invited to upload it.
+pub async fn check_headers(request: Request, next: Next) -> Response {
+    let headers = request.headers();
     if !is_json(headers) {
-        return Err(ApiError::UnsupportedMediaType);
+        return ApiError::UnsupportedMediaType.into_response();
     }
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > super::MAX_BODY_BYTES) {
+        return ApiError::BodyTooLarge.into_response();
+    }
+    next.run(request).await
+}
+
+/// JSON syntax, then the order's own rules, in that order (the content
+/// type was checked by [`check_headers`]).
+fn parse_order_request(body: Result<Bytes, BytesRejection>) -> Result<Order, ApiError> {
     let body = body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(_) => ApiError::BodyTooLarge,
         other => ApiError::MalformedJson(other.body_text()),
@@ -239,28 +253,28 @@ fn parse_order_request(
     Order::parse(&value).map_err(ApiError::InvalidField)
 }
 
-/// `application/json`, with no charset or `charset=utf-8`: JSON is UTF-8
-/// (RFC 8259), and a body declared in another charset would be read as
-/// something it is not.
+/// One `Content-Type`, `application/json`, with no charset or a UTF-8 one
+/// (US-ASCII is a subset): JSON is UTF-8 (RFC 8259), and a body declared in
+/// another charset would be read as something it is not.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Some(mime) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<mime::Mime>().ok())
     else {
         return false;
     };
-    let mut parts = value.split(';').map(str::trim);
-    let is_json_type = parts
-        .next()
-        .is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"));
-    let utf8_or_unset = parts.all(|parameter| match parameter.split_once('=') {
-        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
-            let charset = charset.trim().trim_matches('"');
-            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+    let charset_ok = match mime.get_param(mime::CHARSET) {
+        None => true,
+        Some(charset) => {
+            charset == mime::UTF_8 || charset.as_str().eq_ignore_ascii_case("us-ascii")
         }
-        _ => true,
-    });
-    is_json_type && utf8_or_unset
+    };
+    mime.essence_str() == mime::APPLICATION_JSON.essence_str() && charset_ok
 }
 
 /// The order as stored in `orderstatestore`, read through the sidecar.
@@ -335,26 +349,28 @@ mod tests {
         assert!(is_json(&headers("application/json")));
         assert!(is_json(&headers("Application/JSON; charset=utf-8")));
         assert!(is_json(&headers("application/json;charset=\"UTF-8\"")));
+        assert!(is_json(&headers("application/json; charset=us-ascii")));
         assert!(!is_json(&headers("application/json; charset=latin1")));
+        assert!(!is_json(&headers("application/json; charset")));
+        assert!(!is_json(&headers("application/json; charset=\"utf-8")));
+        let mut twice = headers("application/json");
+        twice.append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(!is_json(&twice));
         assert!(!is_json(&headers("text/plain")));
         assert!(!is_json(&HeaderMap::new()));
     }
 
     #[test]
-    fn a_request_is_checked_for_type_then_syntax_then_fields() {
+    fn a_body_is_checked_for_syntax_then_fields() {
         let ok = Bytes::from_static(br#"{"orderId":"a","item":"b","quantity":1}"#);
         assert!(matches!(
-            parse_order_request(&headers("text/plain"), Ok(ok.clone())),
-            Err(ApiError::UnsupportedMediaType)
-        ));
-        assert!(matches!(
-            parse_order_request(&headers("application/json"), Ok(Bytes::from_static(b"{"))),
+            parse_order_request(Ok(Bytes::from_static(b"{"))),
             Err(ApiError::MalformedJson(_))
         ));
         assert!(matches!(
-            parse_order_request(&headers("application/json"), Ok(Bytes::from_static(b"{}"))),
+            parse_order_request(Ok(Bytes::from_static(b"{}"))),
             Err(ApiError::InvalidField(_))
         ));
-        assert!(parse_order_request(&headers("application/json"), Ok(ok)).is_ok());
+        assert!(parse_order_request(Ok(ok)).is_ok());
     }
 }
