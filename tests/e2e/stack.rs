@@ -447,6 +447,23 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+
+    /// Waits until a run of `instance_id` other than `earlier` (a status
+    /// from [`Stack::wait_for_workflow_end`]) has ended, and returns it.
+    pub async fn wait_for_next_run(&self, instance_id: &str, earlier: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let run = self.wait_for_workflow_end(instance_id).await;
+            if run["createdAt"] != earlier["createdAt"] {
+                return run;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no second run of {instance_id} within 90s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 impl Drop for Stack {
