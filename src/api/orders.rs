@@ -40,8 +40,8 @@ pub struct OrderBody {
         pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
     )]
     orderId: String,
-    /// 1 to 200 characters: not only spaces or invisible ones; no control or
-    /// bidirectional control characters.
+    /// 1 to 200 characters, at least one visible; no control, line-breaking,
+    /// bidirectional, private-use or unassigned characters.
     #[schema(min_length = 1, max_length = 200)]
     item: String,
     /// A whole number from 1 to 1,000,000.
