@@ -37,6 +37,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # Seconds each process gets to stop on SIGTERM before SIGKILL (the
 # service's own drain takes at most 24 s, usually well under one).
 : "${STOP_TIMEOUT:=30}"
+# 1: remove RUN_DIR when the stack stops (the tests' stacks). Otherwise
+# only the scheduler's data goes (it is wiped at the next start anyway).
+: "${REMOVE_RUN_DIR_ON_EXIT:=0}"
 
 # Logging must never stop the script: when a test that reads this output
 # has gone, writes fail (EPIPE) instead of killing the script before it
@@ -48,6 +51,18 @@ die() { log "error: $*"; exit 1; }
 command -v redis-server >/dev/null || die "redis-server not found; run scripts/setup.sh"
 [ -x "$APP_BIN" ] || die "$APP_BIN not built; run cargo build"
 dapr_bin=$("$root/runtime/build.sh")
+
+# A port already taken (often by a stack left over from an earlier run)
+# would make the new process exit while the old one answers the health
+# checks in its place: refuse to start, naming the variable to change.
+port_vars=(APP_PORT REDIS_PORT ORDER_STORE_REDIS_PORT DAPR_HTTP_PORT DAPR_GRPC_PORT
+  DAPR_INTERNAL_GRPC_PORT PLACEMENT_PORT PLACEMENT_HEALTH_PORT PLACEMENT_RAFT_PORT
+  SCHEDULER_PORT SCHEDULER_HEALTH_PORT SCHEDULER_ETCD_CLIENT_PORT SCHEDULER_ETCD_PEER_PORT)
+for var in "${port_vars[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${!var}") 2>/dev/null; then
+    die "port ${!var} ($var) is taken by another process (an earlier stack still running?); stop it, or run with $var set to a free port"
+  fi
+done
 
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR/pids"
@@ -80,6 +95,12 @@ stopping=0
 stop_all() {
   [ "$stopping" = 1 ] && return
   stopping=1
+  # A second Ctrl-C (or SIGTERM) while stopping must not cut the stop
+  # short, which would leave processes running; the stop is bounded anyway.
+  # (A handler here would not do: bash exits after running it inside
+  # this EXIT trap.)
+  trap '' INT TERM
+  log "stopping (up to ${STOP_TIMEOUT}s a process; Ctrl-C again changes nothing)"
   # One at a time, in reverse start order: the service first (it drains
   # its requests and workflow work items through daprd), Redis last. Each
   # gets STOP_TIMEOUT seconds after SIGTERM, then SIGKILL.
@@ -90,6 +111,11 @@ stop_all() {
     while kill -0 "${pids[$i]}" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done
+  if [ "$REMOVE_RUN_DIR_ON_EXIT" = 1 ]; then
+    rm -rf "$RUN_DIR"
+  else
+    rm -rf "$RUN_DIR/scheduler"
+  fi
   log "stopped everything"
 }
 trap stop_all EXIT

@@ -4,8 +4,10 @@
 //! Shutdown order, each step with a deadline:
 //! 1. refuse new orders (503, safe to retry) and turn `/readyz` to 503, so
 //!    Kubernetes takes the pod out of its Service;
-//! 2. stop the workflow worker once its in-flight work items are done, so
-//!    no accepted step is abandoned half-way;
+//! 2. let the order posts in progress finish (scheduling a workflow needs a
+//!    connected worker), then stop the workflow worker once its in-flight
+//!    work items are done, so no accepted step is abandoned half-way; both
+//!    within one deadline;
 //! 3. keep the subscriber listening a moment longer, for the events the
 //!    outbox relay publishes about a second after each commit;
 //! 4. stop serving HTTP, draining open requests.
@@ -24,16 +26,20 @@ use crate::settings::Settings;
 use crate::sidecar::{Sidecar, SidecarError};
 use crate::workflow::worker::{self, WorkflowDeps};
 
-/// How long in-flight work items, then in-flight requests, get after a
-/// shutdown signal. With [`EVENT_LINGER`], shutdown takes at most 27 s,
+/// How long order posts in progress and in-flight work items get together,
+/// then in-flight requests, after a shutdown signal. With [`EVENT_LINGER`], shutdown takes at most 27 s,
 /// within the pod's 40 s grace period (`k8s/order-outbox.yaml`).
 const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
 
 /// How long the subscriber keeps listening once the worker has stopped:
 /// the outbox relay publishes an order's event about a second after its
 /// transaction commits, so the events of the last orders arrive in this
-/// window. Later ones are redelivered by the resiliency policy to whoever
-/// serves the route next.
+/// window when the sidecar outlives the service (`make run` stops the
+/// service first). On Kubernetes the sidecar, signalled at the same moment
+/// with `dapr.io/block-shutdown-duration` set, stops its subscriptions at
+/// once (Dapr 1.18.2, `pkg/runtime/runtime.go`), so nothing arrives here;
+/// the events it had read stay pending in Redis and another replica claims
+/// them after the component's processing timeout (README, Known limits).
 const EVENT_LINGER: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +90,7 @@ impl App {
                 store: store.clone(),
                 order_locks: Default::default(),
                 draining: CancellationToken::new(),
+                order_posts: Default::default(),
             },
             deps: WorkflowDeps {
                 store,
@@ -106,6 +113,7 @@ impl App {
         let worker = worker::spawn(&self.grpc_endpoint, self.deps, worker_stop.clone());
 
         let draining = self.state.draining.clone();
+        let order_posts = self.state.order_posts.clone();
         let http_stop = CancellationToken::new();
         let router = api::router(self.state);
         let deadlines = server::Deadlines {
@@ -128,10 +136,20 @@ impl App {
 
         tracing::info!("shutting down: refusing new orders, stopping the workflow worker");
         draining.cancel();
-        worker_stop.cancel();
-        if tokio::time::timeout(DRAIN_DEADLINE, worker).await.is_err() {
-            tracing::warn!("workflow work items still running at the drain deadline");
+        let drained = async {
+            order_posts.close();
+            order_posts.wait().await;
+            worker_stop.cancel();
+            if let Err(error) = worker.await {
+                tracing::error!(%error, "the workflow worker task failed");
+            }
+        };
+        if tokio::time::timeout(DRAIN_DEADLINE, drained).await.is_err() {
+            tracing::warn!(
+                "order posts or workflow work items still running at the drain deadline"
+            );
         }
+        worker_stop.cancel();
 
         let served = match signalled {
             Some(result) => result,

@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::{Order, OrderId};
-use crate::outbox::{OrderStore, published_value};
+use crate::outbox::{OrderStore, OutboxError, published_value};
 use crate::settings::ORDER_CREATED_EVENT_TYPE;
 
 /// What the sidecar should do with the event.
@@ -169,6 +169,10 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
 
     let stored = match state.store.get(&event.order_id).await {
         Ok(stored) => stored,
+        // What the store holds is not JSON: no redelivery can change that.
+        Err(error @ OutboxError::CorruptValue { .. }) => {
+            return dropped(event, &crate::telemetry::error_chain(&error));
+        }
         Err(error) => {
             let cause = crate::telemetry::error_chain(&error);
             tracing::warn!(
@@ -180,13 +184,7 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
         }
     };
     if let Err(problem) = check_against_store(event, stored.as_ref(), &state.store) {
-        tracing::warn!(
-            order_id = %event.order_id,
-            event_id = event.id.as_str(),
-            problem = problem.to_string().as_str(),
-            "order event dropped"
-        );
-        return DeliveryStatus::Drop;
+        return dropped(event, &problem.to_string());
     }
 
     tracing::info!(
@@ -206,6 +204,17 @@ async fn handle(state: &AppState, event: &OrderEvent) -> DeliveryStatus {
         "order event data"
     );
     DeliveryStatus::Success
+}
+
+/// Logs why an event is dropped, and drops it.
+fn dropped(event: &OrderEvent, problem: &str) -> DeliveryStatus {
+    tracing::warn!(
+        order_id = %event.order_id,
+        event_id = event.id.as_str(),
+        problem,
+        "order event dropped"
+    );
+    DeliveryStatus::Drop
 }
 
 #[cfg(test)]
@@ -296,6 +305,7 @@ mod tests {
             store,
             order_locks: Default::default(),
             draining: Default::default(),
+            order_posts: Default::default(),
         };
         let forged = json!({
             "specversion": "9.9\nINFO order event received order_id=forged",

@@ -40,6 +40,10 @@ pub struct AppState {
     /// Fired when shutdown begins: new orders are refused, `/readyz` says
     /// not ready, the subscriber still takes events.
     pub draining: tokio_util::sync::CancellationToken,
+    /// Order posts in progress: shutdown waits for them before it stops
+    /// the workflow worker, since Dapr cannot schedule a workflow while no
+    /// worker is connected.
+    pub order_posts: tokio_util::task::TaskTracker,
 }
 
 pub fn router(state: AppState) -> Router {

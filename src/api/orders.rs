@@ -108,6 +108,10 @@ pub async fn process_order(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let order = parse_order_request(body)?;
+    // Counted before the check: shutdown fires `draining` first, then
+    // waits for every post counted by then, so a post either sees the
+    // shutdown or is waited for.
+    let _in_progress = state.order_posts.token();
     if state.draining.is_cancelled() {
         return Err(ApiError::ShuttingDown);
     }

@@ -66,6 +66,7 @@ async fn an_order_stored_just_before_sigterm_still_has_its_event_handled() {
     assert_eq!(workflow["runtimeStatus"], "COMPLETED", "{workflow}");
 
     stack.signal("app", "TERM");
+    stack.wait_until_shutting_down().await;
     let (status, refused) = stack.post_order(&order(&order_id("late"))).await;
 
     assert_eq!(status, 503, "{refused}");

@@ -117,7 +117,8 @@ impl Stack {
 
         let mut command = Command::new(repo_root().join("scripts/stack.sh"));
         command
-            .env("RUN_DIR", run_dir.path().join("stack"))
+            .env("RUN_DIR", run_dir.path())
+            .env("REMOVE_RUN_DIR_ON_EXIT", "1")
             .env("APP_BIN", env!("CARGO_BIN_EXE_order-outbox"))
             .env("STACK_PARENT_PID", std::process::id().to_string())
             .env("APP_PORT", app_port.to_string())
@@ -178,8 +179,11 @@ impl Stack {
         stack
     }
 
+    /// The stack's own directory; `scripts/stack.sh` removes it when the
+    /// stack stops (the shared stack's [`TempDir`](tempfile::TempDir) is
+    /// never dropped).
     fn stack_dir(&self) -> PathBuf {
-        self.run_dir.path().join("stack")
+        self.run_dir.path().to_path_buf()
     }
 
     fn wait_until_ready(&self) {
@@ -428,6 +432,23 @@ impl Stack {
             .expect("request sent");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until the service says it is shutting down (`/readyz`), so a
+    /// post sent next meets the shutdown instead of racing the signal.
+    pub async fn wait_until_shutting_down(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, readiness) = self.get_json("/readyz").await;
+            if readiness["shuttingDown"] == true {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the service did not start shutting down within 30s: {readiness}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Polls the workflow until it has ended, and returns its status.
