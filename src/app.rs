@@ -39,7 +39,7 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
 /// with `dapr.io/block-shutdown-duration` set, stops its subscriptions at
 /// once (Dapr 1.18.2, `pkg/runtime/runtime.go`), so nothing arrives here;
 /// the events it had read stay pending in Redis and another replica claims
-/// them after the component's processing timeout (README, Known limits).
+/// them after the component's processing timeout (README, Shutdown).
 const EVENT_LINGER: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]

@@ -20,9 +20,13 @@ pub struct WorkflowStatus {
     pub runtime_status: &'static str,
     pub created_at: Option<String>,
     pub last_updated_at: Option<String>,
-    #[schema(value_type = Object)]
+    /// The order the workflow was scheduled with.
+    #[schema(value_type = Option<Object>)]
     pub input: Option<Value>,
-    #[schema(value_type = Object)]
+    /// When COMPLETED: `{"workflow_status", "order_id",
+    /// "transaction_result"}`, in the snake_case the tutorial's workflow
+    /// returns; null otherwise.
+    #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
     /// Present when the workflow failed: the cause, as the activity or
     /// orchestrator reported it.
