@@ -8,11 +8,14 @@ purpose, to show that the check notices.
 
 import fnmatch
 import json
+import posixpath
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import jsonschema
 import kubernetes_validate
@@ -21,7 +24,15 @@ from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
 import tilt
 from dapr_module import DaprModule
-from repo import KUBERNETES_VERSION, WORKLOAD_KINDS, Doc, Repo, pod_spec, pod_template_metadata
+from repo import (
+    KUBERNETES_VERSION,
+    WORKLOAD_KINDS,
+    Doc,
+    Repo,
+    load_docs,
+    pod_spec,
+    pod_template_metadata,
+)
 
 APP_ID_ANNOTATION = "dapr.io/app-id"
 DAPR_RESOURCE = "dapr"
@@ -170,14 +181,46 @@ def check_tiltfile(repo: Repo, run: tilt.TiltRun) -> list[str]:
         for dep in resource.resource_deps:
             if dep not in resources:
                 problems.append(f"resource {name!r} depends on {dep!r}, which is not a resource")
+            elif on_demand(resources[dep]):
+                problems.append(
+                    f"resource {name!r} depends on {dep!r}, which Tilt deploys only when "
+                    "asked (auto_init=False or a manual trigger)"
+                )
         if not resource.labels:
             problems.append(f"resource {name!r} has no label")
+
+    problems += dependency_cycles(resources)
 
     used = {c.get("image", "").split(":")[0] for d in run.objects for c in tilt.containers(d)}
     for image in run.images:
         if image not in used:
             problems.append(f"image {image!r} is built but no workload runs it")
     return problems
+
+
+def on_demand(resource: tilt.Resource) -> bool:
+    """Whether Tilt deploys `resource` only when someone asks in its UI."""
+    return (
+        resource.options.get("auto_init") is False
+        or resource.options.get("trigger_mode") == tilt.TRIGGER_MODE_MANUAL
+    )
+
+
+def dependency_cycles(resources: dict[str, tilt.Resource]) -> list[str]:
+    """Each cycle of resource_deps, once: Tilt would wait on it forever."""
+    found: dict[frozenset, list[str]] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = path[path.index(name) :]
+            found.setdefault(frozenset(cycle), cycle + [name])
+            return
+        for dep in resources[name].resource_deps if name in resources else []:
+            visit(dep, path + [name])
+
+    for name in resources:
+        visit(name, [])
+    return [f"resource_deps cycle: {' -> '.join(cycle)}" for cycle in found.values()]
 
 
 def referenced_files(run: tilt.TiltRun) -> list[Path]:
@@ -212,16 +255,42 @@ def check_no_load(repo: Repo) -> list[str]:
     ]
 
 
+# Contexts that are not a kind cluster's: clouds, the local clusters of other
+# tools, and names that only look like kind's (`kind-<cluster>`).
+FOREIGN_CONTEXTS = (
+    "gke_company_europe-west1_prod",
+    "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+    "docker-desktop",
+    "minikube",
+    "kind",
+    "prod-kind-order-outbox",
+)
+
+
+def kind_context(repo: Repo) -> str:
+    """The kubectl context `kind create cluster` makes from the kind config."""
+    names = [d.body.get("name", "kind") for p in repo.kind_config_files for d in load_docs(p)]
+    return f"kind-{names[0] if names else 'kind'}"
+
+
 def check_context_guard(repo: Repo) -> list[str]:
-    """The Tiltfile refuses a context that is not a kind cluster's."""
+    """The Tiltfile refuses every context that is not a kind cluster's, and
+    loads with the context of the cluster k8s/ configures."""
+    problems = []
+    for context in FOREIGN_CONTEXTS:
+        try:
+            tilt.evaluate(repo.path("Tiltfile"), context=context)
+        except tilt.TiltfileFailed:
+            continue
+        problems.append(
+            f"the Tiltfile loads with context {context!r}: it must fail() "
+            "unless the context starts with 'kind-'"
+        )
     try:
-        tilt.evaluate(repo.path("Tiltfile"), context="gke_company_europe-west1_prod")
-    except tilt.TiltfileFailed:
-        return []
-    return [
-        "the Tiltfile loads with context 'gke_company_europe-west1_prod': it must fail() "
-        "unless the context starts with 'kind-'"
-    ]
+        tilt.evaluate(repo.path("Tiltfile"), context=kind_context(repo))
+    except tilt.TiltfileFailed as failure:
+        problems.append(f"the Tiltfile refuses the kind cluster's context: {failure}")
+    return problems
 
 
 def helm_install(args: dict) -> dict:
@@ -244,11 +313,38 @@ def helm_install(args: dict) -> dict:
     return {"namespace": namespace, "release": release, "chart": chart, "flags": flags}
 
 
-def duration_seconds(value: str) -> int:
-    total = 0
-    for number, unit in re.findall(r"(\d+)([hms])", value):
-        total += int(number) * {"h": 3600, "m": 60, "s": 1}[unit]
-    return total
+def check_helm_releases(run: tilt.TiltRun) -> list[str]:
+    """Every Helm release a k8s_custom_deploy installs names its chart
+    repository (--repo: nothing depends on the laptop's `helm repo` list),
+    and its delete command uninstalls that release from that namespace."""
+    problems = []
+    for args in run.called("k8s_custom_deploy"):
+        release = helm_install(args)
+        if not release:
+            continue
+        name = args["name"]
+        if not any(release["flags"].get("--repo", [])):
+            problems.append(f"resource {name!r}: the Helm install has no --repo")
+        delete = list(args["delete_cmd"])
+        i = delete.index("uninstall") if "uninstall" in delete else len(delete)
+        deleted = tuple(delete[i + 1 : i + 3])
+        if deleted != (release["namespace"], release["release"]):
+            problems.append(
+                f"resource {name!r}: installs release {release['release']!r} in namespace "
+                f"{release['namespace']!r}, but its delete command uninstalls {deleted}"
+            )
+    return problems
+
+
+GO_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def duration_seconds(value: str) -> float | None:
+    """A Go duration (`8m`, `1m30s`, `500ms`) in seconds; None if it is not one."""
+    if not GO_DURATION.match(value):
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", value)
+    return sum(float(number) * GO_DURATION_UNITS[unit] for number, unit in parts)
 
 
 def check_dapr_install(repo: Repo, run: tilt.TiltRun, dapr: DaprModule) -> list[str]:
@@ -294,11 +390,11 @@ def check_dapr_install(repo: Repo, run: tilt.TiltRun, dapr: DaprModule) -> list[
         )
 
     upsert = [a.get("k8s_upsert_timeout_secs") for a in run.called("update_settings")]
-    helm_timeout = duration_seconds((flags.get("--timeout") or ["5m"])[-1])
+    helm_timeout = duration_seconds((flags.get("--timeout") or ["5m"])[-1]) or 0
     if not upsert or not upsert[-1] or upsert[-1] <= helm_timeout:
         problems.append(
             f"Tilt's k8s_upsert_timeout_secs {upsert} must exceed Helm's --timeout "
-            f"({helm_timeout}s), or Tilt kills the install it waits for"
+            f"({helm_timeout:g}s), or Tilt kills the install it waits for"
         )
 
     delete = list(args["delete_cmd"])
@@ -489,6 +585,39 @@ def check_ports(repo: Repo, run: tilt.TiltRun, kind_mappings: list[dict]) -> lis
     return problems
 
 
+def check_tilt_access(repo: Repo, run: tilt.TiltRun, kind_mappings: list[dict]) -> list[str]:
+    """The service is reached one way: kind maps its NodePort to the host, so
+    its resource has no port_forwards (both would want the same host port).
+    The Tiltfile's links to it are GET routes the service serves, and one of
+    them is Swagger UI."""
+    problems = []
+    mapped = {m.get("containerPort") for m in kind_mappings}
+    for name, resource in run.resources.items():
+        node_ports = {
+            port.get("nodePort")
+            for doc in resource.objects
+            if doc.kind == "Service"
+            for port in doc.body["spec"].get("ports") or []
+        } & mapped
+        if node_ports and resource.options.get("port_forwards"):
+            problems.append(
+                f"resource {name!r}: port_forwards beside kind's mapping of NodePort "
+                f"{sorted(node_ports)}: use one or the other"
+            )
+    host_ports = {m.get("hostPort") for m in kind_mappings}
+    links = [urlparse(args["url"]) for args in run.called("link")]
+    app_links = [url for url in links if url.hostname == "localhost" and url.port in host_ports]
+    routes = repo.app_routes
+    for url in app_links:
+        if "GET" not in routes.get(url.path or "/", set()):
+            problems.append(f"Tiltfile links to {url.geturl()}: the service serves no GET there")
+    if not any(url.path in repo.swagger_ui for url in app_links):
+        problems.append(
+            f"no Tiltfile link to Swagger UI (the service serves it at {repo.swagger_ui})"
+        )
+    return problems
+
+
 def check_dapr_annotations(repo: Repo, dapr: DaprModule) -> list[str]:
     """Every dapr.io/* annotation is a key the sidecar injector knows, with a
     string value; the sidecar gets its configuration and resources."""
@@ -575,13 +704,17 @@ def check_dapr_env(repo: Repo) -> list[str]:
 
 def check_secrets(repo: Repo) -> list[str]:
     """Every secretKeyRef of a component names a Secret under k8s/ that has
-    the key."""
+    the key; no password is written in a component."""
     problems = []
     secrets = {}
     for doc in repo.manifests_of("Secret"):
         secrets[doc.name] = set(doc.body.get("stringData") or {}) | set(doc.body.get("data") or {})
     for doc in repo.dapr_of("Component"):
         for item in doc.body["spec"].get("metadata", []):
+            if "password" in str(item.get("name")).lower() and item.get("value"):
+                problems.append(
+                    f"{doc}: {item['name']} is a literal value: name a Secret with secretKeyRef"
+                )
             ref = item.get("secretKeyRef")
             if not ref:
                 continue
@@ -590,6 +723,52 @@ def check_secrets(repo: Repo) -> list[str]:
                 problems.append(f"{doc}: secret {ref['name']!r} is not a Secret under k8s/")
             elif key not in secrets[ref["name"]]:
                 problems.append(f"{doc}: Secret {ref['name']!r} has no key {key!r}")
+    return problems
+
+
+# Kinds that live in no namespace (those a repository like this may hold).
+CLUSTER_SCOPED_KINDS = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+}
+
+
+def namespace_of(doc: Doc) -> str:
+    return (doc.body.get("metadata") or {}).get("namespace") or "default"
+
+
+def check_namespaces(repo: Repo) -> list[str]:
+    """Every namespaced object under k8s/ and components/ is in the app's
+    namespace (none set is `default`): the operator gives a sidecar only
+    the Dapr resources of its pod's namespace, and daprd's Kubernetes secret
+    store reads the Secrets of that namespace."""
+    apps = repo.dapr_enabled_workloads()
+    namespaces = {namespace_of(d) for d in apps}
+    if len(namespaces) != 1:
+        return [f"want the Dapr-enabled workloads in one namespace, found {sorted(namespaces)}"]
+    app_namespace = namespaces.pop()
+    problems = []
+    for doc in repo.manifests + repo.dapr_resources:
+        if doc.kind not in CLUSTER_SCOPED_KINDS and namespace_of(doc) != app_namespace:
+            problems.append(
+                f"{doc}: namespace {namespace_of(doc)!r}, not the app's {app_namespace!r} "
+                f"({apps[0]})"
+            )
+    secrets = {d.name: d for d in repo.manifests_of("Secret")}
+    for doc in repo.dapr_of("Component"):
+        for item in doc.body["spec"].get("metadata", []):
+            secret = secrets.get((item.get("secretKeyRef") or {}).get("name"))
+            if secret and namespace_of(secret) != namespace_of(doc):
+                problems.append(
+                    f"{doc}: its Secret {secret.name!r} is in namespace {namespace_of(secret)!r}, "
+                    f"the component in {namespace_of(doc)!r}"
+                )
     return problems
 
 
@@ -684,6 +863,68 @@ def check_scopes(repo: Repo) -> list[str]:
         for name in targets:
             if name not in components:
                 problems.append(f"{doc}: targets component {name!r}, which is not in components/")
+    return problems
+
+
+OFFICIAL_REDIS = re.compile(r"^(docker\.io/library/)?redis[:@]")
+REDIS_DEFAULT_PORT = "6379"
+
+
+def flag_value(words: list[str], flag: str) -> str | None:
+    """The value of `flag value` or `flag=value` in a command line."""
+    for i, word in enumerate(words):
+        if word == flag and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def check_redis(repo: Repo) -> list[str]:
+    """The Redis the components reach (the Services dapr.io/env names) runs
+    the official image; its containerPort and the Service's targetPort are
+    the port redis-server listens on (--port, else 6379); --requirepass is
+    $(VAR) of an env variable from a Secret, never the password itself."""
+    services = [s for s in repo.manifests_of("Service") if s.name in redis_hosts(repo)]
+    if not services:
+        return ["no Service under k8s/ is a Redis host that dapr.io/env names"]
+    problems = []
+    for service in services:
+        for doc in selected_workloads(repo, service):
+            for container in (pod_spec(doc) or {}).get("containers") or []:
+                where = f"{doc}: container {container.get('name')!r}"
+                image = container.get("image", "")
+                if not OFFICIAL_REDIS.match(image):
+                    problems.append(
+                        f"{where}: image {image!r} is not the official redis:<tag> "
+                        "(or docker.io/library/redis:<tag>)"
+                    )
+                words = [str(w) for w in (container.get("command") or [])]
+                words += [str(w) for w in (container.get("args") or [])]
+                listen = flag_value(words, "--port") or REDIS_DEFAULT_PORT
+                ports = [str(p.get("containerPort")) for p in container.get("ports") or []]
+                if listen not in ports:
+                    problems.append(
+                        f"{where}: containerPort {ports} is not the port redis-server "
+                        f"listens on ({listen})"
+                    )
+                for port in service.body["spec"].get("ports") or []:
+                    target = container_port(container, port.get("targetPort", port.get("port")))
+                    if str(target) != listen:
+                        problems.append(
+                            f"{service}: targetPort {port.get('targetPort')!r} is port {target}, "
+                            f"not the one redis-server listens on ({listen})"
+                        )
+                password = flag_value(words, "--requirepass")
+                env = {e.get("name"): e.get("valueFrom") or {} for e in container.get("env") or []}
+                variable = re.fullmatch(r"\$\((\w+)\)", password or "")
+                if password is not None and not (
+                    variable and "secretKeyRef" in env.get(variable.group(1), {})
+                ):
+                    problems.append(
+                        f"{where}: --requirepass {password!r} is not $(VAR) of an env "
+                        "variable from a Secret"
+                    )
     return problems
 
 
@@ -793,16 +1034,157 @@ def dockerignored(patterns: list[str], path: str) -> bool:
     return ignored
 
 
+@dataclass
+class Stage:
+    """One stage of the Dockerfile: FROM image [AS alias], then its steps."""
+
+    image: str
+    alias: str
+    steps: list[tuple[str, str]]
+
+    @property
+    def workdir(self) -> str:
+        workdir = "/"
+        for instruction, args in self.steps:
+            if instruction == "WORKDIR":
+                workdir = posixpath.join(workdir, args)
+        return workdir
+
+
+def dockerfile_stages(repo: Repo) -> list[Stage]:
+    stages: list[Stage] = []
+    for instruction, args in repo.dockerfile:
+        if instruction == "FROM":
+            words = [w for w in args.split() if not w.startswith("--")]
+            named = len(words) == 3 and words[1].upper() == "AS"
+            stages.append(Stage(words[0], words[2] if named else str(len(stages)), []))
+        elif stages:
+            stages[-1].steps.append((instruction, args))
+    return stages
+
+
+def copy_paths(args: str) -> tuple[str | None, list[str], str]:
+    """A COPY's --from stage, sources and destination."""
+    words = args.split()
+    source_stage = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), None)
+    paths = [w for w in words if not w.startswith("--")]
+    return source_stage, paths[:-1], paths[-1] if paths else ""
+
+
+DEBIAN_RELEASES = {"bullseye": 11, "bookworm": 12, "trixie": 13}
+
+
+def check_dockerfile_stages(repo: Repo) -> list[str]:
+    """A build stage and a final distroless one: the build compiles the
+    dependencies before it copies src/ (a layer Docker keeps); the final
+    stage has glibc (cc, not static), the build's Debian release, and copies
+    and runs the binary Cargo.toml names."""
+    stages = dockerfile_stages(repo)
+    if len(stages) < 2:
+        return [
+            f"Dockerfile: {len(stages)} stage: the image would ship the toolchain; "
+            "build in one stage, run in a distroless one"
+        ]
+    final, problems = stages[-1], []
+    variant = final.image.partition("gcr.io/distroless/")[2]
+    release = re.search(r"-debian(\d+)", variant)
+    if not variant:
+        problems.append(f"Dockerfile: the final stage is FROM {final.image}, not distroless")
+    elif variant.startswith("static"):
+        problems.append(f"Dockerfile: {final.image} has no glibc, which the service links")
+    elif not release:
+        problems.append(f"Dockerfile: {final.image} names no Debian release (-debianNN)")
+
+    builds = {s.alias: s for s in stages[:-1]}
+    installed, builder = None, stages[0]
+    copied = []
+    for instruction, args in final.steps:
+        source_stage, sources, dest = copy_paths(args) if instruction == "COPY" else (None, [], "")
+        for source in sources if source_stage in builds else []:
+            copied.append(source)
+            stage = builds[source_stage]
+            for binary in repo.cargo_binaries:
+                if source == posixpath.join(stage.workdir, "target/release", binary):
+                    installed = dest + binary if dest.endswith("/") else dest
+                    builder = stage
+    if installed is None:
+        problems.append(
+            f"Dockerfile: the final stage copies {copied} from the build, not the release "
+            f"binary of Cargo.toml {repo.cargo_binaries} (<WORKDIR>/target/release/<name>)"
+        )
+    commands = [(i, args) for i, args in final.steps if i in ("ENTRYPOINT", "CMD")]
+    commands.sort(key=lambda c: c[0] != "ENTRYPOINT")
+    if commands:
+        instruction, args = commands[0]
+        command = json.loads(args) if args.startswith("[") else args.split()
+        if installed is not None and command[:1] != [installed]:
+            problems.append(f"Dockerfile: {instruction} runs {command[:1]}, not {installed!r}")
+    else:
+        problems.append("Dockerfile: the final stage has no ENTRYPOINT or CMD")
+
+    codenames = [c for c in builder.image.rsplit(":", 1)[-1].split("-") if c in DEBIAN_RELEASES]
+    if not codenames:
+        problems.append(f"Dockerfile: {builder.image} names no Debian release (e.g. -bookworm)")
+    elif release and DEBIAN_RELEASES[codenames[0]] != int(release.group(1)):
+        problems.append(
+            f"Dockerfile: built on Debian {DEBIAN_RELEASES[codenames[0]]} ({builder.image}), "
+            f"run on Debian {release.group(1)} ({final.image}): another glibc"
+        )
+
+    copy_src = [
+        i
+        for i, (instruction, args) in enumerate(builder.steps)
+        if instruction == "COPY"
+        and any(s.removeprefix("./").rstrip("/") == "src" for s in copy_paths(args)[1])
+    ]
+    before = builder.steps[: copy_src[0]] if copy_src else []
+    if not any(i == "RUN" and "cargo build" in args for i, args in before):
+        problems.append(
+            "Dockerfile: no `cargo build` before `COPY src`: every change to src/ would "
+            "compile the dependencies again"
+        )
+    return problems
+
+
 # --- k8s/helm-release.sh ----------------------------------------------------------
 
 FAKE_TOOL = """#!/usr/bin/env bash
-# A stand-in for {name}: logs its arguments, answers like the real one.
+# A stand-in for {name}: logs its arguments, answers like the real one for a
+# release in namespace $FAKE_NAMESPACE, and fails where the real one would
+# look elsewhere or fail for a missing flag. FAKE_STATUS=1: the release and
+# its objects are gone (an uninstall run again).
 echo "{name} $*" >>"$FAKE_LOG"
+call="{name} $1" args=" $* "
+has() {{
+  for form in "$@"; do
+    case $args in *" $form "*) return 0 ;; esac
+  done
+  return 1
+}}
+in_namespace() {{
+  has "--namespace $FAKE_NAMESPACE" "--namespace=$FAKE_NAMESPACE" "-n $FAKE_NAMESPACE" ||
+    {{ echo "Error: $call: not found in the default namespace" >&2; exit 1; }}
+}}
 case "{name} $1 $2" in
-  "helm upgrade"*) echo "Release \\"$2\\" has been upgraded. Happy Helming!" ;;
-  "helm get manifest") printf 'apiVersion: v1\\nkind: ServiceAccount\\nmetadata:\\n  name: sa\\n' ;;
-  "helm status"*) exit "${{FAKE_STATUS:-0}}" ;;
-  "kubectl get"*) cat >/dev/null; printf 'apiVersion: v1\\nkind: List\\nitems: []\\n' ;;
+  "helm upgrade"*) in_namespace; echo "Release \\"$2\\" has been upgraded. Happy Helming!" ;;
+  "helm get manifest")
+    in_namespace
+    printf 'apiVersion: v1\\nkind: ServiceAccount\\nmetadata:\\n  name: sa\\n' ;;
+  "helm status"*) in_namespace; exit "${{FAKE_STATUS:-0}}" ;;
+  "helm uninstall"*) in_namespace ;;
+  "kubectl get"*)
+    in_namespace
+    has "--filename -" "-f -" || {{ echo "error: kubectl get reads no objects" >&2; exit 1; }}
+    cat >/dev/null
+    if has "--output yaml" "--output=yaml" "-o yaml" "-oyaml"; then
+      printf 'apiVersion: v1\\nkind: List\\nitems: []\\n'
+    else
+      printf 'NAME   SECRETS   AGE\\nsa     0         1s\\n'
+    fi ;;
+  "kubectl delete"*)
+    # By name, an object that is gone is an error; a selector matches none.
+    has --ignore-not-found --ignore-not-found=true --selector -l || [ "${{FAKE_STATUS:-0}}" = 0 ] ||
+      {{ echo "Error from server (NotFound): $2 \\"$3\\" not found" >&2; exit 1; }} ;;
 esac
 """
 
@@ -824,7 +1206,12 @@ def check_helm_release(repo: Repo, workdir: Path) -> list[str]:
 
     def run(*args, status=0):
         log.write_text("")
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_LOG": str(log), "FAKE_STATUS": str(status)}
+        env = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "FAKE_LOG": str(log),
+            "FAKE_STATUS": str(status),
+            "FAKE_NAMESPACE": args[1],
+        }
         result = subprocess.run(["bash", script, *args], env=env, capture_output=True, text=True)
         if result.returncode != 0:
             problems.append(
@@ -1033,12 +1420,15 @@ APP_PROTOCOLS = {"http", "grpc", "https", "grpcs", "h2c"}
 LOG_LEVELS = {"debug", "info", "warn", "error", "fatal"}
 
 
-def check_dapr_annotation_values(repo: Repo) -> list[str]:
-    """The dapr.io annotations with a fixed vocabulary or a quantity have a
-    value the injector accepts; each sidecar limit is at least its request."""
+def check_dapr_annotation_values(repo: Repo, dapr: DaprModule) -> list[str]:
+    """The dapr.io annotations have a value the injector accepts: one of a
+    fixed vocabulary, a quantity, or the type of the injector's field they
+    set (annotation_type_problems); each sidecar limit is at least its
+    request."""
     problems = []
     for doc in repo.dapr_enabled_workloads():
         annotations = pod_template_metadata(doc).get("annotations") or {}
+        problems += annotation_type_problems(doc, annotations, dapr)
         for key, allowed in (
             ("dapr.io/app-protocol", APP_PROTOCOLS),
             ("dapr.io/log-level", LOG_LEVELS),
@@ -1065,6 +1455,73 @@ def check_dapr_annotation_values(repo: Repo) -> list[str]:
                     problems.append(
                         f"{doc}: dapr.io/sidecar-{resource}-limit is below its request"
                     )
+    return problems
+
+
+def annotation_type_problems(doc: Doc, annotations: dict, dapr: DaprModule) -> list[str]:
+    """Each dapr.io annotation parses as the type of the injector's field it
+    sets: a bool "true" or "false" (the injector reads anything it does not
+    know as false), an integer as one, a duration or timeout held in a string
+    as a Go duration with a unit (daprd does not start otherwise)."""
+    problems = []
+    for key, value in annotations.items():
+        go_type, value = dapr.annotation_types.get(key, "").lstrip("*"), str(value)
+        if go_type == "bool" and value not in ("true", "false"):
+            problems.append(f'{doc}: {key} {value!r} is not "true" or "false"')
+        elif go_type.startswith("int") and not re.fullmatch(r"-?\d+", value):
+            problems.append(f"{doc}: {key} {value!r} is not an integer")
+        elif (
+            go_type == "string"
+            and key.endswith(("-duration", "-timeout"))
+            and duration_seconds(value) is None
+        ):
+            problems.append(f"{doc}: {key} {value!r} is not a Go duration (e.g. 30s)")
+    return problems
+
+
+# The service speaks HTTP/1.1 (src/server.rs); daprd's default graceful
+# shutdown when dapr.io/graceful-shutdown-seconds is absent or negative
+# (pkg/runtime/config.go, DefaultGracefulShutdownDuration).
+APP_PROTOCOL = "http"
+DAPR_GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+def check_dapr_app_lifecycle(repo: Repo) -> list[str]:
+    """The sidecar calls the app over HTTP, its app health check is a GET
+    route of src/api, and it shuts down within the pod's grace period:
+    terminationGracePeriodSeconds exceeds dapr.io/block-shutdown-duration
+    plus dapr.io/graceful-shutdown-seconds, or the kubelet kills daprd while
+    it still drains."""
+    problems = []
+    routes = repo.app_routes
+    for doc in repo.dapr_enabled_workloads():
+        annotations = pod_template_metadata(doc).get("annotations") or {}
+        protocol = annotations.get("dapr.io/app-protocol", APP_PROTOCOL)
+        if protocol != APP_PROTOCOL:
+            problems.append(
+                f"{doc}: dapr.io/app-protocol {protocol!r}: the service serves {APP_PROTOCOL!r}"
+            )
+        path = annotations.get("dapr.io/app-health-check-path", "/healthz")
+        checked = annotations.get("dapr.io/enable-app-health-check") == "true"
+        if (checked or "dapr.io/app-health-check-path" in annotations) and "GET" not in (
+            routes.get(path) or set()
+        ):
+            problems.append(
+                f"{doc}: dapr.io/app-health-check-path {path!r} is not a GET route of "
+                f"src/api ({sorted(routes)})"
+            )
+        block = duration_seconds(str(annotations.get("dapr.io/block-shutdown-duration", "0s")))
+        graceful = str(annotations.get("dapr.io/graceful-shutdown-seconds", "-1"))
+        graceful_seconds = int(graceful) if re.fullmatch(r"-?\d+", graceful) else -1
+        if graceful_seconds < 0:
+            graceful_seconds = DAPR_GRACEFUL_SHUTDOWN_SECONDS
+        grace = (pod_spec(doc) or {}).get("terminationGracePeriodSeconds", 30)
+        if block is not None and grace <= block + graceful_seconds:
+            problems.append(
+                f"{doc}: terminationGracePeriodSeconds {grace} does not exceed "
+                f"dapr.io/block-shutdown-duration ({block:g}s) + "
+                f"dapr.io/graceful-shutdown-seconds ({graceful_seconds}s)"
+            )
     return problems
 
 

@@ -131,6 +131,18 @@ class DaprModule:
         return keys
 
     @cached_property
+    def annotation_types(self) -> dict[str, str]:
+        """`dapr.io/*` annotation → the Go type of the injector's field it
+        sets (pkg/injector/patcher/sidecar.go): bool, int32, *string..."""
+        source = (self.path / "pkg" / "injector" / "patcher" / "sidecar.go").read_text()
+        fields = re.findall(
+            r'^\s*\w+\s+(\*?\w+)\s+`annotation:"(dapr\.io/[^"]+)"', source, re.MULTILINE
+        )
+        if not fields:
+            raise RuntimeError("no annotation fields found in sidecar.go")
+        return {key: go_type for go_type, key in fields}
+
+    @cached_property
     def chart_values(self) -> dict:
         """The chart's values as `helm --set` sees them: the parent chart's,
         and each subchart's under its name."""

@@ -6,6 +6,7 @@ directory (the seeded-fault tests).
 """
 
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ CHECKED_PATHS = [
     ".dockerignore",
     ".gitignore",
     ".yamllint",
+    "Cargo.toml",
     "Dockerfile",
     "Tiltfile",
     "rust-toolchain.toml",
@@ -30,10 +32,17 @@ CHECKED_PATHS = [
     "k8s",
     "runtime/go.mod",
     "runtime/slim/components.go",
+    "src/api",
     "src/settings.rs",
 ]
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+# Routes as axum declares them in src/api: `.route(PATH, get(...))`, PATH a
+# string literal or a constant of src/settings.rs; Swagger UI's pages.
+ROUTE = re.compile(r'\.route\(\s*(?:"([^"]*)"|(\w+))\s*,\s*(get|post|put|patch|delete)\(')
+SWAGGER_UI = re.compile(r'SwaggerUi::new\(\s*"([^"]+)"')
+SWAGGER_PAGE = re.compile(r'(?:SwaggerUi::new|\.url)\(\s*"([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,36 @@ class Repo:
             r'^channel\s*=\s*"([^"]+)"', self.text("rust-toolchain.toml"), re.MULTILINE
         )
         return match.group(1) if match else None
+
+    @cached_property
+    def cargo_binaries(self) -> list[str]:
+        """The binaries Cargo.toml builds: its [[bin]] names, else the
+        package's name."""
+        manifest = tomllib.loads(self.text("Cargo.toml"))
+        names = [b["name"] for b in manifest.get("bin") or [] if "name" in b]
+        return names or [manifest.get("package", {}).get("name", "")]
+
+    @cached_property
+    def app_routes(self) -> dict[str, set[str]]:
+        """The paths the service serves (src/api/*.rs) → their methods."""
+        routes: dict[str, set[str]] = {}
+        for path in sorted(self.path("src/api").glob("*.rs")):
+            source = path.read_text()
+            for literal, constant, method in ROUTE.findall(source):
+                route = literal or self.settings_constants.get(constant, constant)
+                routes.setdefault(route, set()).add(method.upper())
+            for page in SWAGGER_PAGE.findall(source):
+                routes.setdefault(page, set()).add("GET")
+        return routes
+
+    @cached_property
+    def swagger_ui(self) -> list[str]:
+        """Where the service serves Swagger UI (SwaggerUi::new in src/api)."""
+        return [
+            page
+            for path in sorted(self.path("src/api").glob("*.rs"))
+            for page in SWAGGER_UI.findall(path.read_text())
+        ]
 
     @cached_property
     def dockerfile(self) -> list[tuple[str, str]]:

@@ -8,12 +8,16 @@ from checks import (
     check_dapr_annotations,
     check_dapr_env,
     check_dockerfile,
+    check_dockerfile_stages,
     check_hardening,
     check_image,
+    check_namespaces,
     check_names,
     check_ports,
+    check_redis,
     check_scopes,
     check_secrets,
+    check_tilt_access,
     dapr_env,
     kind_port_mappings,
 )
@@ -25,8 +29,15 @@ def mappings(repo, kindconfig):
     return kind_port_mappings(repo, kindconfig)
 
 
-def test_one_app_port_from_container_to_host(repo, tilt_run, mappings):
-    assert check_ports(repo, tilt_run, mappings) == []
+def on_broken_copy(check, broken, kindconfig) -> list[str]:
+    """`check` run on a broken copy, its Tiltfile and its kind port mappings."""
+    repo = broken.repo
+    return check(repo, broken.tilt_run(), kind_port_mappings(repo, kindconfig))
+
+
+@pytest.mark.parametrize("check", [check_ports, check_tilt_access])
+def test_one_app_port_from_container_to_host_reached_one_way(repo, tilt_run, mappings, check):
+    assert check(repo, tilt_run, mappings) == []
 
 
 @pytest.mark.parametrize(
@@ -40,29 +51,29 @@ def test_one_app_port_from_container_to_host(repo, tilt_run, mappings):
 )
 def test_a_port_out_of_step_is_reported(broken, kindconfig, old, new, reported):
     broken.edit("k8s/order-outbox.yaml", old, new)
-    repo = broken.repo
-    assert_reports(
-        check_ports(repo, broken.tilt_run(), kind_port_mappings(repo, kindconfig)), reported
-    )
+    assert_reports(on_broken_copy(check_ports, broken, kindconfig), reported)
 
 
 def test_a_dockerfile_exposing_another_port_is_reported(broken, kindconfig):
     broken.edit("Dockerfile", "EXPOSE 30080", "EXPOSE 8080")
-    repo = broken.repo
-    assert_reports(
-        check_ports(repo, broken.tilt_run(), kind_port_mappings(repo, kindconfig)), "EXPOSE 8080"
-    )
+    assert_reports(on_broken_copy(check_ports, broken, kindconfig), "EXPOSE 8080")
 
 
-def test_a_swagger_link_to_an_unmapped_port_is_reported(broken, kindconfig):
-    broken.edit(
-        "Tiltfile", 'APP_URL = "http://localhost:30080"', 'APP_URL = "http://localhost:8080"'
-    )
-    repo = broken.repo
-    assert_reports(
-        check_ports(repo, broken.tilt_run(), kind_port_mappings(repo, kindconfig)),
-        "http://localhost:8080/docs",
-    )
+@pytest.mark.parametrize(
+    "check, old, new, reported",
+    [
+        (check_ports, "localhost:30080", "localhost:8080", "http://localhost:8080/docs"),
+        (check_tilt_access, '["app"],', '["app"], port_forwards = 30080,', "NodePort [30080]"),
+        (check_tilt_access, 'link(APP_URL + "/docs", "Swagger UI"),', "", "to Swagger UI"),
+        (check_tilt_access, '+ "/readyz"', '+ "/ready"', "30080/ready: the service serves no GET"),
+    ],
+    ids=["swagger-link-unmapped", "port-forward-and-node-port", "no-swagger-link", "dead-link"],
+)
+def test_a_link_or_port_forward_out_of_step_is_reported(
+    broken, kindconfig, check, old, new, reported
+):
+    broken.edit("Tiltfile", old, new)
+    assert_reports(on_broken_copy(check, broken, kindconfig), reported)
 
 
 def test_dapr_annotations_are_known_keys_with_string_values(repo, dapr):
@@ -130,6 +141,69 @@ def test_a_secret_key_the_secret_lacks_is_reported(broken):
         "  redis-password: dev-only-not-a-secret",
     )
     assert_reports(check_secrets(broken.repo), "no key 'password'")
+
+
+def test_a_literal_password_in_a_component_is_reported(broken):
+    broken.edit(
+        "components/order-pubsub.yaml",
+        "      secretKeyRef:\n        name: redis-auth\n        key: password",
+        "      value: dev-only-not-a-secret",
+    )
+    assert_reports(check_secrets(broken.repo), "Component/orderpubsub", "redisPassword")
+
+
+def test_every_object_is_in_the_apps_namespace(repo):
+    assert check_namespaces(repo) == []
+
+
+def set_namespace(namespace: str):
+    """A seed that puts the file's first object in `namespace`."""
+
+    def change(docs: list[dict]) -> None:
+        docs[0]["metadata"]["namespace"] = namespace
+
+    return change
+
+
+# The first objects: the Component, the app's Deployment, the Redis Secret.
+@pytest.mark.parametrize(
+    "path, namespace, reported",
+    [
+        ("components/order-pubsub.yaml", "dapr-system", "orderpubsub: namespace 'dapr-system'"),
+        ("k8s/order-outbox.yaml", "shop", "Service/redis: namespace 'default', not the app's"),
+        ("k8s/redis.yaml", "redis", "its Secret 'redis-auth' is in namespace 'redis'"),
+    ],
+)
+def test_an_object_in_another_namespace_is_reported(broken, path, namespace, reported):
+    broken.edit_docs(path, set_namespace(namespace))
+    assert_reports(check_namespaces(broken.repo), reported)
+
+
+REDIS_ON_6380 = '- redis-server\n            - --port\n            - "6380"\n'
+
+
+def test_redis_is_the_official_image_on_one_port_with_a_secret_password(repo):
+    assert check_redis(repo) == []
+
+
+@pytest.mark.parametrize(
+    "old, new, reported",
+    [
+        ("image: redis:7.4.6", "image: bitnami/redis:7.4.6", "'bitnami/redis:7.4.6'"),
+        ("containerPort: 6379", "containerPort: 6380", "containerPort ['6380']"),
+        ("- redis-server\n", REDIS_ON_6380, "listens on (6380)"),
+        ("targetPort: redis", "targetPort: 6380", "Service/redis: targetPort 6380"),
+        ("- $(REDIS_PASSWORD)", "- dev-only-not-a-secret", "'dev-only-not-a-secret'"),
+    ],
+)
+def test_a_redis_other_than_the_official_one_on_its_port_is_reported(broken, old, new, reported):
+    broken.edit("k8s/redis.yaml", old, new)
+    assert_reports(check_redis(broken.repo), reported)
+
+
+def test_the_official_redis_image_by_its_full_name_passes(broken):
+    broken.edit("k8s/redis.yaml", "image: redis:7.4.6", "image: docker.io/library/redis:7.4.6")
+    assert check_redis(broken.repo) == []
 
 
 def test_component_names_are_the_constants_of_settings_rs(repo):
@@ -246,3 +320,31 @@ def test_the_dockerfile_builds_with_the_pinned_toolchain_as_a_numeric_user(repo)
 def test_a_dockerfile_out_of_step_is_reported(broken, path, old, new, reported):
     broken.edit(path, old, new)
     assert_reports(check_dockerfile(broken.repo), reported)
+
+
+def test_the_dockerfile_builds_in_one_stage_and_runs_the_binary_in_distroless(repo):
+    assert check_dockerfile_stages(repo) == []
+
+
+RUNTIME_FROM = "FROM gcr.io/distroless/cc-debian12:nonroot"
+BUILD_FROM = "FROM rust:1.95.0-slim-bookworm"
+COPY_BINARY = "COPY --from=build /build/target/release/order-outbox /usr/local/bin/order-outbox"
+
+
+@pytest.mark.parametrize(
+    "path, old, new, reported",
+    [
+        ("Dockerfile", f"{RUNTIME_FROM}\n{COPY_BINARY}\n", "", "1 stage"),
+        ("Dockerfile", RUNTIME_FROM, BUILD_FROM, "not distroless"),
+        ("Dockerfile", "distroless/cc-debian12", "distroless/static-debian12", "no glibc"),
+        ("Dockerfile", BUILD_FROM, BUILD_FROM.replace("bookworm", "trixie"), "Debian 13"),
+        ("Dockerfile", BUILD_FROM, "FROM rust:1.95.0-slim", "no Debian"),
+        ("Dockerfile", "release/order-outbox /usr", "debug/order-outbox /usr", "target/debug"),
+        ("Dockerfile", '["/usr/local/bin/order-outbox"]', '["/usr/bin/x"]', "['/usr/bin/x']"),
+        ("Dockerfile", "main.rs \\\n    && cargo build --release --locked", "main.rs", "COPY src"),
+        ("Cargo.toml", 'name = "order-outbox"', 'name = "orders"', "Cargo.toml ['orders']"),
+    ],
+)
+def test_a_dockerfile_stage_out_of_shape_is_reported(broken, path, old, new, reported):
+    broken.edit(path, old, new)
+    assert_reports(check_dockerfile_stages(broken.repo), reported)

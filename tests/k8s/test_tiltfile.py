@@ -6,6 +6,7 @@ import starlark
 from checks import (
     check_context_guard,
     check_dapr_install,
+    check_helm_releases,
     check_no_load,
     check_tilt_order,
     check_tiltfile,
@@ -32,18 +33,37 @@ def test_the_tiltfile_refuses_a_context_that_is_not_kind(repo):
     assert check_context_guard(repo) == []
 
 
-def test_a_tiltfile_without_the_context_guard_is_reported(broken):
-    broken.edit("Tiltfile", 'if not CONTEXT.startswith("kind-"):', "if False:")
-    assert_reports(check_context_guard(broken.repo), "kind-")
+@pytest.mark.parametrize(
+    "guard, reported",
+    [
+        ("if False:", "context 'gke_company_europe-west1_prod'"),
+        ('if CONTEXT.startswith("gke_"):', "context 'docker-desktop'"),
+        ('if not CONTEXT.startswith("kind"):', "context 'kind'"),
+        ('if "kind-" not in CONTEXT:', "context 'prod-kind-order-outbox'"),
+        ('if not CONTEXT.startswith("kind-orders"):', "refuses the kind cluster's context"),
+    ],
+)
+def test_a_context_guard_that_lets_another_cluster_in_or_kind_out_is_reported(
+    broken, guard, reported
+):
+    broken.edit("Tiltfile", 'if not CONTEXT.startswith("kind-"):', guard)
+    assert_reports(check_context_guard(broken.repo), reported)
 
 
-def test_a_resource_dependency_on_an_unknown_resource_is_reported(broken):
-    broken.edit(
-        "Tiltfile",
-        'resource_deps = ["dapr", "dapr-components", "redis"]',
-        'resource_deps = ["dapr", "dapr-components", "redis-server"]',
-    )
-    assert_reports(check_tiltfile(broken.repo, broken.tilt_run()), "'redis-server'")
+APP_DEPS = 'resource_deps = ["dapr", "dapr-components", "redis"]'
+
+
+@pytest.mark.parametrize(
+    "old, new, reported",
+    [
+        (APP_DEPS, APP_DEPS.replace('"redis"', '"redis-server"'), "'redis-server', which is not"),
+        (APP_DEPS, APP_DEPS.replace('"redis"', '"redis", "dapr-dashboard"'), "only when asked"),
+        ('("dapr", labels', '("dapr", resource_deps = ["order-outbox"], labels', "cycle"),
+    ],
+)
+def test_a_resource_dependency_that_never_starts_is_reported(broken, old, new, reported):
+    broken.edit("Tiltfile", old, new)
+    assert_reports(check_tiltfile(broken.repo, broken.tilt_run()), reported)
 
 
 def test_a_missing_file_is_reported(broken):
@@ -135,6 +155,23 @@ def test_a_tilt_timeout_shorter_than_helms_is_reported(broken, dapr):
 def test_a_crd_selector_that_misses_dapr_crds_is_reported(broken, dapr):
     broken.edit("Tiltfile", '"app.kubernetes.io/part-of=dapr"', '"app.kubernetes.io/name=dapr"')
     assert_reports(check_dapr_install(broken.repo, broken.tilt_run(), dapr), "components.dapr.io")
+
+
+def test_helm_releases_name_their_repository_and_are_deleted_as_installed(tilt_run):
+    assert check_helm_releases(tilt_run) == []
+
+
+@pytest.mark.parametrize(
+    "old, new, reported",
+    [
+        ('"--repo", DAPR_CHARTS, "--version", DAPR_V', '"--version", DAPR_V', "no --repo"),
+        ('DAPR_NAMESPACE, "dapr-dashboard"]', 'DAPR_NAMESPACE, "dashboard"]', "'dashboard')"),
+        ('"uninstall", DAPR_NAMESPACE, "dapr",', '"uninstall", "x", "dapr",', "('x', 'dapr')"),
+    ],
+)
+def test_a_helm_release_without_repo_or_deleted_elsewhere_is_reported(broken, old, new, reported):
+    broken.edit("Tiltfile", old, new)
+    assert_reports(check_helm_releases(broken.tilt_run()), reported)
 
 
 def test_components_wait_for_dapr_and_the_app_waits_for_all_it_needs(repo, tilt_run):

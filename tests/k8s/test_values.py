@@ -9,6 +9,7 @@ from checks import (
     DAPR_BUILTIN_METADATA,
     check_component_metadata,
     check_dapr_annotation_values,
+    check_dapr_app_lifecycle,
     check_resiliency,
     check_workloads,
     contrib_metadata_names,
@@ -18,22 +19,28 @@ from checks import (
 from faults import assert_reports
 
 
-def set_annotation(key: str, value: str):
-    """A seed for k8s/order-outbox.yaml that sets one pod-template annotation
-    of the Dapr-enabled Deployment, whatever the file's text around it."""
+def change_dapr_template(alter):
+    """A seed for k8s/order-outbox.yaml that calls `alter` with the
+    annotations and the pod spec of the Dapr-enabled Deployment's template,
+    whatever the file's text around them."""
 
     def change(docs: list[dict]) -> None:
         for doc in docs:
             template = (doc.get("spec") or {}).get("template") or {}
             annotations = (template.get("metadata") or {}).get("annotations") or {}
             if annotations.get("dapr.io/enabled") == "true":
-                annotations[key] = value
+                alter(annotations, template["spec"])
                 return
         raise AssertionError(
             "no Dapr-enabled pod template in k8s/order-outbox.yaml: update this seed"
         )
 
     return change
+
+
+def set_annotation(key: str, value: str):
+    """Sets one pod-template annotation of the Dapr-enabled Deployment."""
+    return change_dapr_template(lambda annotations, spec: annotations.update({key: value}))
 
 
 # --- Component metadata -------------------------------------------------------
@@ -136,8 +143,8 @@ def test_quantities_parse_like_kubernetes():
     assert quantity("300mc") is None
 
 
-def test_dapr_annotation_values_are_ones_the_injector_accepts(repo):
-    assert check_dapr_annotation_values(repo) == []
+def test_dapr_annotation_values_are_ones_the_injector_accepts(repo, dapr):
+    assert check_dapr_annotation_values(repo, dapr) == []
 
 
 @pytest.mark.parametrize(
@@ -149,11 +156,44 @@ def test_dapr_annotation_values_are_ones_the_injector_accepts(repo):
         ("dapr.io/sidecar-memory-request", "lots", "dapr.io/sidecar-memory-request 'lots'"),
         ("dapr.io/sidecar-memory-limit", "1Mi", "memory-limit is below its request"),
         ("dapr.io/max-body-size", "4MB", "dapr.io/max-body-size '4MB'"),
+        ("dapr.io/enable-app-health-check", "yes", "dapr.io/enable-app-health-check 'yes'"),
+        ("dapr.io/enable-api-logging", "True", "dapr.io/enable-api-logging 'True'"),
+        ("dapr.io/app-health-probe-interval", "2s", "'2s' is not an integer"),
+        ("dapr.io/block-shutdown-duration", "30", "'30' is not a Go duration"),
+        ("dapr.io/actors-disseminate-timeout", "1 minute", "'1 minute' is not a Go duration"),
     ],
 )
-def test_a_dapr_annotation_value_the_injector_rejects_is_reported(broken, key, value, reported):
+def test_a_dapr_annotation_value_the_injector_rejects_is_reported(
+    broken, dapr, key, value, reported
+):
     broken.edit_docs("k8s/order-outbox.yaml", set_annotation(key, value))
-    assert_reports(check_dapr_annotation_values(broken.repo), reported)
+    assert_reports(check_dapr_annotation_values(broken.repo, dapr), reported)
+
+
+def test_the_sidecar_speaks_http_probes_a_route_and_stops_in_time(repo):
+    assert check_dapr_app_lifecycle(repo) == []
+
+
+@pytest.mark.parametrize(
+    "change, reported",
+    [
+        (set_annotation("dapr.io/app-protocol", "grpc"), "app-protocol 'grpc'"),
+        (set_annotation("dapr.io/app-health-check-path", "/health"), "'/health' is not a GET"),
+        (set_annotation("dapr.io/app-health-check-path", "/newOrderEvents"), "is not a GET"),
+        (set_annotation("dapr.io/block-shutdown-duration", "1m"), "(60s)"),
+        (set_annotation("dapr.io/graceful-shutdown-seconds", "10"), "shutdown-seconds (10s)"),
+        (
+            change_dapr_template(
+                lambda annotations, spec: spec.update(terminationGracePeriodSeconds=35)
+            ),
+            "terminationGracePeriodSeconds 35",
+        ),
+    ],
+    ids=["grpc", "no-route", "post-route", "block-1m", "graceful-10", "grace-35"],
+)
+def test_a_sidecar_that_cannot_reach_or_outlives_the_app_is_reported(broken, change, reported):
+    broken.edit_docs("k8s/order-outbox.yaml", change)
+    assert_reports(check_dapr_app_lifecycle(broken.repo), reported)
 
 
 # --- Workloads ------------------------------------------------------------------
