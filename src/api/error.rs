@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 415: the body is not declared as `application/json`.
     #[error("unsupported content type")]
     UnsupportedMediaType,
+    /// 415: the body is compressed or otherwise encoded.
+    #[error("unsupported content encoding")]
+    UnsupportedEncoding,
     /// 422: the body is JSON, but a field is wrong.
     #[error("invalid field {0}")]
     InvalidField(FieldError),
@@ -75,7 +78,9 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) | Self::InvalidPath(_) => StatusCode::BAD_REQUEST,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::NoRoute {
@@ -102,6 +107,12 @@ impl ApiError {
                 "body_too_large",
                 Some("body".to_owned()),
                 format!("the body is larger than {} bytes", super::MAX_BODY_BYTES),
+                false,
+            ),
+            Self::UnsupportedEncoding => (
+                "unsupported_content_encoding",
+                Some("content-encoding".to_owned()),
+                "send the order uncompressed (no Content-Encoding, or `identity`)".to_owned(),
                 false,
             ),
             Self::UnsupportedMediaType => (

@@ -99,7 +99,7 @@ impl OrderLocks {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "Order id taken by other content", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 415, description = "Not application/json, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
         (status = 503, description = "Sidecar unavailable or shutting down; retry", body = ErrorBody),
     ))]
@@ -235,6 +235,9 @@ pub async fn check_headers(request: Request, next: Next) -> Response {
     if !is_json(headers) {
         return ApiError::UnsupportedMediaType.into_response();
     }
+    if !is_identity_encoded(headers) {
+        return ApiError::UnsupportedEncoding.into_response();
+    }
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -255,6 +258,21 @@ fn parse_order_request(body: Result<Bytes, BytesRejection>) -> Result<Order, Api
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Order::parse(&value).map_err(ApiError::InvalidField)
+}
+
+/// No `Content-Encoding`, or only `identity`: a compressed body is not
+/// decoded here, and read as JSON it would be refused as malformed, or
+/// worse, a plain body declared compressed would be taken as it is.
+fn is_identity_encoded(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .all(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .all(|coding| coding.trim().eq_ignore_ascii_case("identity"))
+            })
+        })
 }
 
 /// One `Content-Type`, `application/json`, with no charset or a UTF-8 one
@@ -362,6 +380,19 @@ mod tests {
         assert!(!is_json(&twice));
         assert!(!is_json(&headers("text/plain")));
         assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn only_identity_encoded_bodies_are_read() {
+        assert!(is_identity_encoded(&HeaderMap::new()));
+        let encoded = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(is_identity_encoded(&encoded("Identity")));
+        assert!(!is_identity_encoded(&encoded("gzip")));
+        assert!(!is_identity_encoded(&encoded("identity, br")));
     }
 
     #[test]
