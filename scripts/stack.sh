@@ -15,7 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 : "${APP_ID:=order-outbox}"
 : "${APP_PORT:=30080}"
-: "${REDIS_PORT:=6379}"
+# Not 6379: that is where the Redis of `dapr init` and the one apt starts
+# as a system service (on hosts with systemd) usually listen.
+: "${REDIS_PORT:=6380}"
 # A separate Redis for the order store when different (the failure test
 # stops it while the workflow store keeps working).
 : "${ORDER_STORE_REDIS_PORT:=$REDIS_PORT}"
