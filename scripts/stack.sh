@@ -77,7 +77,7 @@ names=()
 # Each process gets a session of its own (setsid), so a Ctrl-C in the
 # terminal reaches only this script, which then stops the processes in
 # order: the service drains while daprd still serves it. The marking sed
-# ignores INT and TERM and ends when its process closes its output, so the
+# ignores INT, TERM and HUP and ends when its process closes its output, so the
 # last lines of a shutdown are not lost.
 start() {
   local name=$1
@@ -86,7 +86,7 @@ start() {
   mark=$(printf '%-10s | ' "$name")
   # sed -u: unbuffered, so lines appear as they are written (mawk would
   # hold them back in blocks).
-  setsid "$@" > >(trap '' INT TERM; exec sed -u "s/^/$mark/" 2>/dev/null) 2>&1 &
+  setsid "$@" > >(trap '' INT TERM HUP; exec sed -u "s/^/$mark/" 2>/dev/null) 2>&1 &
   local pid=$!
   pids+=("$pid")
   names+=("$name")
@@ -101,7 +101,7 @@ stop_all() {
   # short, which would leave processes running; the stop is bounded anyway.
   # (A handler here would not do: bash exits after running it inside
   # this EXIT trap.)
-  trap '' INT TERM
+  trap '' INT TERM HUP
   log "stopping (up to ${STOP_TIMEOUT}s a process; Ctrl-C again changes nothing)"
   # One at a time, in reverse start order: the service first (it drains
   # its requests and workflow work items through daprd), Redis last. Each
@@ -121,8 +121,9 @@ stop_all() {
   log "stopped everything"
 }
 trap stop_all EXIT
-# A requested stop (Ctrl-C, SIGTERM) is a normal end, not a failure.
-trap 'exit 0' INT TERM
+# A requested stop (Ctrl-C, SIGTERM, a closed terminal) is a normal end,
+# not a failure.
+trap 'exit 0' INT TERM HUP
 
 # all_alive: fails the start-up, naming the process, when one of those
 # started has already exited (a port taken, a bad flag, a crash), instead

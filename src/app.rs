@@ -33,9 +33,12 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
 
 /// How long the subscriber keeps listening once the worker has stopped:
 /// the outbox relay publishes an order's event about a second after its
-/// transaction commits, so the events of the last orders arrive in this
-/// window when the sidecar outlives the service (`make run` stops the
-/// service first). On Kubernetes the sidecar, signalled at the same moment
+/// transaction commits, so the events of the last few orders arrive in
+/// this window when the sidecar outlives the service (`make run` stops the
+/// service first). After a burst the relay trails further (300 orders took
+/// about 5 s to announce); those events are retried by the resiliency
+/// policy and reach the service only if it is back within it (README,
+/// Known limits). On Kubernetes the sidecar, signalled at the same moment
 /// with `dapr.io/block-shutdown-duration` set, stops its subscriptions at
 /// once (Dapr 1.18.2, `pkg/runtime/runtime.go`), so nothing arrives here;
 /// the events it had read stay pending in Redis and another replica claims
