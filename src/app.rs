@@ -27,8 +27,9 @@ use crate::sidecar::{Sidecar, SidecarError};
 use crate::workflow::worker::{self, WorkflowDeps};
 
 /// How long order posts in progress and in-flight work items get together,
-/// then in-flight requests, after a shutdown signal. With [`EVENT_LINGER`], shutdown takes at most 27 s,
-/// within the pod's 40 s grace period (`k8s/order-outbox.yaml`).
+/// then in-flight requests, after a shutdown signal. With [`EVENT_LINGER`],
+/// shutdown takes at most 27 s, within the pod's 40 s grace period
+/// (`k8s/order-outbox.yaml`).
 const DRAIN_DEADLINE: Duration = Duration::from_secs(12);
 
 /// How long the subscriber keeps listening once the worker has stopped:
@@ -151,8 +152,8 @@ impl App {
             tracing::warn!(
                 "order posts or workflow work items still running at the drain deadline"
             );
+            worker_stop.cancel();
         }
-        worker_stop.cancel();
 
         let served = match signalled {
             Some(result) => result,

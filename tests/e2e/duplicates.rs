@@ -153,13 +153,8 @@ async fn a_completed_order_lost_by_the_store_runs_again_when_posted_again() {
     stack.wait_for_events(&id, 1).await;
 
     stack.forget_in_redis(&id);
-    let (status, answer) = stack.post_order(&body).await;
+    let run = stack.post_again_and_wait_for_rerun(&body, &first_run).await;
 
-    assert_eq!(status, 202, "{answer}");
-    assert_eq!(answer["rerun"], true, "{answer}");
-    let run = stack
-        .wait_for_next_run(&format!("order-{id}"), &first_run)
-        .await;
     assert_eq!(run["runtimeStatus"], "COMPLETED", "{run}");
     assert_eq!(stack.stored_in_redis(&id), Some(body));
     let events = stack.wait_for_events(&id, 2).await;

@@ -44,11 +44,8 @@ async fn an_unreachable_order_store_fails_the_workflow_and_publishes_nothing() {
     );
 
     // Posted again, a failed order runs again (and fails again here).
-    let (status, body) = stack.post_order(&order(&id)).await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["rerun"], true, "{body}");
     let run = stack
-        .wait_for_next_run(&format!("order-{id}"), &workflow)
+        .post_again_and_wait_for_rerun(&order(&id), &workflow)
         .await;
     assert_eq!(run["runtimeStatus"], "FAILED", "{run}");
     assert_eq!(stack.deliveries(&id), 0, "still no event");

@@ -386,24 +386,25 @@ impl Stack {
     /// The order's value as the state store holds it in Redis, read with
     /// redis-cli under the exact key the README shows.
     pub fn stored_in_redis(&self, order_id: &str) -> Option<Value> {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.order_store_redis_port.to_string()])
-            .args(["HGET", &format!("order-outbox||{order_id}"), "data"])
-            .output()
-            .expect("redis-cli runs");
-        let text = String::from_utf8_lossy(&output.stdout);
-        serde_json::from_str(text.trim()).ok()
+        let data = self.order_store_cli(&["HGET", &order_key(order_id), "data"]);
+        serde_json::from_str(&data).ok()
     }
 
     /// Deletes the order's value from Redis behind the service's back, as
     /// a Redis that lost its data would.
     pub fn forget_in_redis(&self, order_id: &str) {
-        let status = Command::new("redis-cli")
+        assert_eq!(self.order_store_cli(&["DEL", &order_key(order_id)]), "1");
+    }
+
+    /// Runs one redis-cli command against the order store's Redis and
+    /// returns its trimmed output.
+    fn order_store_cli(&self, command: &[&str]) -> String {
+        let output = Command::new("redis-cli")
             .args(["-p", &self.order_store_redis_port.to_string()])
-            .args(["DEL", &format!("order-outbox||{order_id}")])
+            .args(command)
             .output()
             .expect("redis-cli runs");
-        assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "1");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -469,6 +470,18 @@ impl Stack {
         }
     }
 
+    /// Posts `body` again, an order whose earlier run (`earlier`) must not
+    /// count as done: the answer is a `202` rerun; returns the new run once
+    /// it has ended.
+    pub async fn post_again_and_wait_for_rerun(&self, body: &Value, earlier: &Value) -> Value {
+        let (status, answer) = self.post_order(body).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["rerun"], true, "{answer}");
+        let order_id = body["orderId"].as_str().unwrap_or_default();
+        self.wait_for_next_run(&format!("order-{order_id}"), earlier)
+            .await
+    }
+
     /// Waits until a run of `instance_id` other than `earlier` (a status
     /// from [`Stack::wait_for_workflow_end`]) has ended, and returns it.
     pub async fn wait_for_next_run(&self, instance_id: &str, earlier: &Value) -> Value {
@@ -507,6 +520,11 @@ pub fn order_id(prefix: &str) -> String {
     static RUN: OnceLock<String> = OnceLock::new();
     let run = RUN.get_or_init(|| format!("{:x}", std::process::id()));
     format!("{prefix}-{run}")
+}
+
+/// The order store's Redis key for an order, as the README shows it.
+fn order_key(order_id: &str) -> String {
+    format!("order-outbox||{order_id}")
 }
 
 pub fn order(order_id: &str) -> Value {
