@@ -322,7 +322,8 @@ mod tests {
             field_of(json!({"orderId": "a", "item": "  ", "quantity": 1})),
             "item"
         );
-        for invisible in [
+        for refused in [
+            // nothing visible
             "\u{200b}",
             "\u{feff}",
             " \u{00a0}\u{2060} ",
@@ -331,13 +332,7 @@ mod tests {
             "\u{0300}",
             "\u{fe0f}",
             "\u{e0001}",
-        ] {
-            assert_eq!(
-                field_of(json!({"orderId": "a", "item": invisible, "quantity": 1})),
-                "item"
-            );
-        }
-        for forbidden in [
+            // a forbidden character beside visible ones
             "\u{202e}koob",
             "a\u{2028}b",
             "a\u{e000}",
@@ -345,7 +340,7 @@ mod tests {
             "a\u{2065}",
         ] {
             assert_eq!(
-                field_of(json!({"orderId": "a", "item": forbidden, "quantity": 1})),
+                field_of(json!({"orderId": "a", "item": refused, "quantity": 1})),
                 "item"
             );
         }
